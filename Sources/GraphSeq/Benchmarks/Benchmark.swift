@@ -1,0 +1,88 @@
+import Foundation
+
+/// One benchmark result, printed as one JSON object per line by
+/// `graphseq bench`. Ratios are against this machine's own FMA peak or memory
+/// bandwidth, measured in the same run.
+public struct BenchmarkRecord: Codable, Sendable {
+    /// What ran, with its shape, e.g. `sgemm_2048x2048x2048`.
+    public var name: String
+    public var threads: Int
+    public var isa: String
+    public var median_ms: Double
+    public var gflops: Double?
+    public var gbps: Double?
+    /// gflops / FMA peak, or gbps / STREAM-triad bandwidth.
+    public var peak_ratio: Double
+    /// Optional comparison, e.g. `"baseline": "spmm_csr_N100000_deg16_F64"`.
+    public var baseline: String?
+    public var ratio_to_baseline: Double?
+
+    /// The record as one line of JSON.
+    public var jsonLine: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+}
+
+/// Machine figures and settings shared by all benchmarks of one run.
+public struct BenchmarkContext: Sendable {
+    /// fp32 FMA peak, GFLOP/s, one thread, active ISA (`peak_ratio` for compute).
+    public let fmaPeakGFLOPS: Double
+    /// STREAM-triad bandwidth, GB/s, current thread count (`peak_ratio` for memory).
+    public let bandwidthGBps: Double
+    /// Small shapes and few repetitions (for tests); the full run uses the
+    /// shapes named in the design notes.
+    public let quick: Bool
+    public let repetitions: Int
+
+    /// Measures the machine figures now.
+    public static func measure(quick: Bool) throws -> BenchmarkContext {
+        BenchmarkContext(
+            fmaPeakGFLOPS: try Runtime.measureFMAPeak(seconds: quick ? 0.05 : 0.5),
+            bandwidthGBps: try Runtime.measureStreamTriad(
+                bytesPerArray: quick ? 8 << 20 : 128 << 20, seconds: quick ? 0.05 : 0.5),
+            quick: quick,
+            repetitions: quick ? 3 : 9)
+    }
+
+    /// A compute-bound record: `flops` per call, ratio to the FMA peak scaled by
+    /// the thread count.
+    public func compute(_ name: String, flops: Double, medianMs: Double) -> BenchmarkRecord {
+        let g = flops / (medianMs * 1e6)
+        return BenchmarkRecord(name: name, threads: Runtime.threadCount, isa: Runtime.isa.description,
+                               median_ms: medianMs, gflops: g, gbps: nil,
+                               peak_ratio: g / (fmaPeakGFLOPS * Double(Runtime.threadCount)))
+    }
+
+    /// A memory-bound record: `bytes` moved per call, ratio to STREAM triad.
+    public func memory(_ name: String, bytes: Double, medianMs: Double) -> BenchmarkRecord {
+        let g = bytes / (medianMs * 1e6)
+        return BenchmarkRecord(name: name, threads: Runtime.threadCount, isa: Runtime.isa.description,
+                               median_ms: medianMs, gflops: nil, gbps: g,
+                               peak_ratio: g / bandwidthGBps)
+    }
+
+    /// Median wall time of `body` in milliseconds, after one warm-up call.
+    public func medianMs(_ body: () throws -> Void) rethrows -> Double {
+        try body()
+        var times: [Double] = []
+        for _ in 0..<repetitions {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+        }
+        times.sort()
+        return times[times.count / 2]
+    }
+}
+
+/// The kernel benchmarks behind `graphseq bench kernels`.
+public enum KernelBenchmarks {
+    /// Runs every kernel family, calling `emit` once per result.
+    public static func run(_ ctx: BenchmarkContext, emit: (BenchmarkRecord) -> Void) throws {
+        let families: [(BenchmarkContext, (BenchmarkRecord) -> Void) throws -> Void] = [
+        ]
+        for family in families { try family(ctx, emit) }
+    }
+}

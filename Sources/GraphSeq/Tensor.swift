@@ -1,0 +1,165 @@
+/// A dense, row-major float32 tensor with 64-byte aligned storage.
+///
+/// Reference semantics: a `Tensor` owns one buffer, and kernels write into the
+/// tensors you pass them. Use `copy()` for an independent duplicate. Raw
+/// pointers are only reachable inside `withUnsafe...` closures.
+///
+/// ```swift
+/// let x = Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])
+/// let y = Tensor.zeros([2, 3])
+/// y.add(x, scaledBy: 2)          // y = 2 x
+/// print(y[1, 2])                 // 12.0
+/// ```
+public final class Tensor: @unchecked Sendable {
+    /// The extent of each dimension, outermost first.
+    public let shape: [Int]
+    /// The number of elements, the product of `shape`.
+    public let count: Int
+    private let storage: UnsafeMutablePointer<Float>
+
+    /// A tensor of the given shape with every element zero.
+    public init(shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in \(shape)")
+        let (count, overflow) = shape.reduce((1, false)) { acc, d in
+            let (p, o) = acc.0.multipliedReportingOverflow(by: d)
+            return (p, acc.1 || o)
+        }
+        precondition(!overflow, "Tensor: shape \(shape) overflows")
+        self.shape = shape
+        self.count = count
+        let bytes = max(64, (count * MemoryLayout<Float>.stride + 63) & ~63)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+        storage = raw.bindMemory(to: Float.self, capacity: bytes / 4)
+    }
+
+    /// A tensor holding `values` (row-major); throws if the count does not match.
+    public convenience init(shape: [Int], values: [Float]) throws(GraphSeqError) {
+        try require(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in \(shape)")
+        let n = shape.reduce(1, *)
+        try require(n == values.count, "Tensor: shape \(shape) needs \(n) values, got \(values.count)")
+        self.init(shape: shape)
+        values.withUnsafeBufferPointer { storage.update(from: $0.baseAddress!, count: n) }
+    }
+
+    deinit { UnsafeMutableRawPointer(storage).deallocate() }
+
+    /// A zero tensor.
+    public static func zeros(_ shape: [Int]) -> Tensor { Tensor(shape: shape) }
+
+    /// Uniform random values in [low, high) from a seeded generator.
+    public static func uniform(_ shape: [Int], low: Float = -1, high: Float = 1,
+                               seed: UInt64) -> Tensor {
+        let t = Tensor(shape: shape)
+        var rng = SplitMix64(seed: seed)
+        for i in 0..<t.count { t.storage[i] = low + (high - low) * rng.nextUnitFloat() }
+        return t
+    }
+
+    /// The number of dimensions.
+    public var rank: Int { shape.count }
+
+    /// The elements as an array, row-major.
+    public var values: [Float] { Array(UnsafeBufferPointer(start: storage, count: count)) }
+
+    /// An independent copy.
+    public func copy() -> Tensor {
+        let t = Tensor(shape: shape)
+        t.storage.update(from: storage, count: count)
+        return t
+    }
+
+    /// Element access by multi-index (bounds-checked).
+    public subscript(_ index: Int...) -> Float {
+        get { storage[offset(index)] }
+        set { storage[offset(index)] = newValue }
+    }
+
+    private func offset(_ index: [Int]) -> Int {
+        precondition(index.count == shape.count, "Tensor: \(index.count) indices for rank \(shape.count)")
+        var o = 0
+        for (i, d) in zip(index, shape) {
+            precondition(i >= 0 && i < d, "Tensor: index \(index) out of range for \(shape)")
+            o = o * d + i
+        }
+        return o
+    }
+
+    /// Read access to the elements.
+    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(UnsafeBufferPointer(start: storage, count: count))
+    }
+
+    /// Write access to the elements.
+    public func withUnsafeMutableBufferPointer<R>(
+        _ body: (UnsafeMutableBufferPointer<Float>) throws -> R
+    ) rethrows -> R {
+        try body(UnsafeMutableBufferPointer(start: storage, count: count))
+    }
+
+    // The element-wise helpers below do their vector work with Swift SIMD types.
+
+    /// Sets every element to `value`.
+    public func fill(_ value: Float) {
+        simdApply { (v: inout SIMD16<Float>) in v = SIMD16(repeating: value) } scalar: { $0 = value }
+    }
+
+    /// Multiplies every element by `factor`.
+    public func scale(by factor: Float) {
+        simdApply { (v: inout SIMD16<Float>) in v *= factor } scalar: { $0 *= factor }
+    }
+
+    /// self += alpha * other (same element count).
+    public func add(_ other: Tensor, scaledBy alpha: Float = 1) {
+        precondition(other.count == count, "Tensor.add: \(other.shape) vs \(shape)")
+        let n16 = count / 16
+        let src = UnsafeRawPointer(other.storage), dst = UnsafeMutableRawPointer(storage)
+        for i in 0..<n16 {
+            let a = src.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
+            var b = dst.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
+            b.addProduct(SIMD16(repeating: alpha), a)
+            dst.storeBytes(of: b, toByteOffset: i * 64, as: SIMD16<Float>.self)
+        }
+        for i in (n16 * 16)..<count { storage[i] += alpha * other.storage[i] }
+    }
+
+    /// The sum of squares of all elements, accumulated in double precision.
+    public func squaredNorm() -> Double {
+        var acc = SIMD8<Double>()
+        let n8 = count / 8
+        let src = UnsafeRawPointer(storage)
+        for i in 0..<n8 {
+            let v = SIMD8<Double>(src.loadUnaligned(fromByteOffset: i * 32, as: SIMD8<Float>.self))
+            acc.addProduct(v, v)
+        }
+        var s = acc.sum()
+        for i in (n8 * 8)..<count { s += Double(storage[i]) * Double(storage[i]) }
+        return s
+    }
+
+    private func simdApply(_ vector: (inout SIMD16<Float>) -> Void, scalar: (inout Float) -> Void) {
+        let n16 = count / 16
+        let p = UnsafeMutableRawPointer(storage)
+        for i in 0..<n16 {
+            var v = p.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
+            vector(&v)
+            p.storeBytes(of: v, toByteOffset: i * 64, as: SIMD16<Float>.self)
+        }
+        for i in (n16 * 16)..<count { scalar(&storage[i]) }
+    }
+}
+
+/// SplitMix64: a small, fast, seedable generator, so runs are reproducible.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// A float uniform in [0, 1) with 24 random bits.
+    public mutating func nextUnitFloat() -> Float { Float(next() >> 40) * 0x1p-24 }
+}

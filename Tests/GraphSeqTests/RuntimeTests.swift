@@ -1,0 +1,10 @@
+import CGraphSeq
+import GraphSeq
+import XCTest
+
+final class RuntimeTests: XCTestCase {
+    func testVersionMatchesHeader() {
+        XCTAssertEqual(gsq_version(), GSQ_VERSION)
+        XCTAssertEqual(Runtime.version, "\(GSQ_VERSION_MAJOR).\(GSQ_VERSION_MINOR).\(GSQ_VERSION_PATCH)")
+    }
+}
