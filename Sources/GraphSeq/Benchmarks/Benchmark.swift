@@ -1,9 +1,7 @@
-import Foundation
-
 /// One benchmark result, printed as one JSON object per line by
 /// `graphseq bench`. Ratios are against this machine's own FMA peak or memory
 /// bandwidth, measured in the same run.
-public struct BenchmarkRecord: Codable, Sendable {
+public struct BenchmarkRecord: Sendable {
     /// What ran, with its shape, e.g. `sgemm_2048x2048x2048`.
     public var name: String
     public var threads: Int
@@ -17,13 +15,35 @@ public struct BenchmarkRecord: Codable, Sendable {
     public var baseline: String?
     public var ratio_to_baseline: Double?
 
-    /// The record as one line of JSON.
+    /// The record as one line of JSON (flat; absent optionals are omitted).
     public var jsonLine: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+        var fields = [#""name":\#(jsonString(name))"#, #""threads":\#(threads)"#,
+                      #""isa":\#(jsonString(isa))"#, #""median_ms":\#(jsonNumber(median_ms))"#]
+        if let gflops { fields.append(#""gflops":\#(jsonNumber(gflops))"#) }
+        if let gbps { fields.append(#""gbps":\#(jsonNumber(gbps))"#) }
+        fields.append(#""peak_ratio":\#(jsonNumber(peak_ratio))"#)
+        if let baseline { fields.append(#""baseline":\#(jsonString(baseline))"#) }
+        if let ratio_to_baseline { fields.append(#""ratio_to_baseline":\#(jsonNumber(ratio_to_baseline))"#) }
+        return "{" + fields.joined(separator: ",") + "}"
     }
 }
+
+/// A JSON string literal, escaping quotes, backslashes and control characters.
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case _ where u.value < 0x20: out += "\\u00" + (u.value < 0x10 ? "0" : "") + String(u.value, radix: 16)
+        default: out.unicodeScalars.append(u)
+        }
+    }
+    return out + "\""
+}
+
+/// A JSON number; non-finite values (which JSON cannot hold) become null.
+func jsonNumber(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
 
 /// Machine figures and settings shared by all benchmarks of one run.
 public struct BenchmarkContext: Sendable {
@@ -67,10 +87,10 @@ public struct BenchmarkContext: Sendable {
     public func medianMs(_ body: () throws -> Void) rethrows -> Double {
         try body()
         var times: [Double] = []
+        let clock = ContinuousClock()
         for _ in 0..<repetitions {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            try body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            let d = try clock.measure(body)
+            times.append(Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) * 1e-15)
         }
         times.sort()
         return times[times.count / 2]
