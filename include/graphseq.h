@@ -280,7 +280,8 @@ GSQ_API gsq_status_t gsq_cheb_basis_backward(gsq_graph_t lhat, int64_t K,
 /*                                                                           */
 /* All buffers are dense and row-major: batch rows of width hidden (or a     */
 /* multiple of it for gates). Optional pointers may be NULL as stated.       */
-/* sigma is the logistic sigmoid.                                            */
+/* Outputs must not overlap other arguments unless stated. sigma is the      */
+/* logistic sigmoid.                                                         */
 /* ------------------------------------------------------------------------ */
 
 /** LSTM options (bit flags). */
@@ -314,7 +315,10 @@ GSQ_API gsq_status_t gsq_lstm_cell_forward(int64_t batch, int64_t hidden,
  * hidden), dc = dLoss/dc from later steps (NULL = zeros). Outputs: dgates
  * (batch x 4*hidden, gradient w.r.t. the pre-activations; the i slot is 0
  * with COUPLED), dc_prev (batch x hidden, may be NULL). Accumulated (+=) when
- * not NULL: dpeephole (3*hidden), dbias (4*hidden, sum of dgates over batch).
+ * not NULL: dpeephole (3*hidden; used only with GSQ_LSTM_PEEPHOLE),
+ * dbias (4*hidden, sum of dgates over batch). With COUPLED the i slot of
+ * gates is not read (i = 1 - f) and the i parts of dbias and dpeephole are
+ * left unchanged.
  */
 GSQ_API gsq_status_t gsq_lstm_cell_backward(
     int64_t batch, int64_t hidden, uint32_t flags, const float *gates,
