@@ -89,21 +89,15 @@ public enum LSTMCell {
     }
 }
 
-/// The two ways a GRU forms its candidate state n (gate order r, z, n;
-/// h = (1 - z) n + z h_prev in both).
-public enum GRUForm: Sendable, Hashable {
-    /// n = tanh(W_in x + b_in + r (W_hn h_prev + b_hn)): PyTorch's `nn.GRU`
-    /// and cuDNN. One recurrent product gives all three gates, so a step is
-    /// one call: `GRUCell.forward` / `GRUCell.backward`.
-    case linearBeforeReset
-    /// n = tanh(W_n x + U_n (r h_prev) + b_n): Cho et al. (2014) and PyTorch
-    /// Geometric Temporal's GConvGRU. The candidate's recurrent product needs
-    /// r first, so a step is two phases around it: `GRUCell.gatesForward`,
-    /// the caller's product, `GRUCell.outputForward`; backward in reverse.
-    case resetBeforeProduct
-}
-
-/// Fused GRU steps in both forms (see `GRUForm`).
+/// Fused GRU steps in the two forms of the candidate state n (gate order
+/// r, z, n; h = (1 - z) n + z h_prev in both):
+/// - linear before reset, n = tanh(W_in x + b_in + r (W_hn h_prev + b_hn)):
+///   PyTorch's `nn.GRU` and cuDNN. One recurrent product gives all three
+///   gates, so a step is one call: `forward` / `backward`.
+/// - reset before product, n = tanh(W_n x + U_n (r h_prev) + b_n): Cho et al.
+///   (2014) and PyTorch Geometric Temporal's GConvGRU. The candidate's
+///   recurrent product needs r first, so a step is two phases around it:
+///   `gatesForward`, the caller's product, `outputForward`; backward in reverse.
 ///
 /// ```swift
 /// // linear before reset: gx = x W_ih^T, gh = h_prev W_hh^T, [batch, 3 * hidden]
