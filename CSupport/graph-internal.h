@@ -49,10 +49,14 @@ GSQ_HIDDEN gsq_status_t gsq__check_disjoint(const char *fn, const char *name_a,
 
 /* ---- SpMM row kernels --------------------------------------------------- */
 
-/* y[i] := alpha * sum_j A_ij x[j] + beta * z[i] for rows i of one range.
- * Each row is summed over its nonzeros in storage order, so a row's result
- * does not depend on which thread computes it. values == NULL means ones.
- * With beta == 0, z is not read (may be NULL); z may equal y (ldz == ldy). */
+/* y[i] := alpha * sum_j A_ij x[j] + beta * z[i] for the rows of one range,
+ * summing only the nonzeros with col_lo <= j < col_hi (a column window, so
+ * the rows of x gathered by one pass over all rows stay in cache). Each row is
+ * summed in storage order, so its result does not depend on which thread
+ * computes it. values == NULL means ones. With beta == 0, z is not read (may
+ * be NULL); z may equal y (ldz == ldy). When y2 is not NULL the result is
+ * also stored there (ldy2), e.g. as a contiguous copy for later gathers.
+ * With stream, full 64-byte aligned rows of y bypass the cache. */
 struct gsq__spmm_args {
     const int64_t *row_ptr;
     const int32_t *col_idx;
@@ -66,6 +70,12 @@ struct gsq__spmm_args {
     int64_t ldz;
     float *y;
     int64_t ldy;
+    float *y2;
+    int64_t ldy2;
+    int32_t col_lo, col_hi;
+    bool windowed;    /* false: the window is every column (no search) */
+    bool stream;      /* y is not read again soon: non-temporal stores */
+    int64_t prefetch; /* nonzeros ahead whose rows of x are prefetched */
 };
 
 typedef void (*gsq__spmm_rows_fn)(const struct gsq__spmm_args *a, int64_t r0,
@@ -79,6 +89,31 @@ GSQ_HIDDEN void gsq__spmm_rows_avx512(const struct gsq__spmm_args *a,
 /* The row kernel of the active ISA. */
 GSQ_HIDDEN gsq__spmm_rows_fn gsq__spmm_rows(void);
 
+/* How many column windows a product over ncols columns uses, so that one
+ * window of x (up to GSQ_SPMM_BLOCK features per row) fits in
+ * GSQ_SPMM_WINDOW_BYTES. A function of the shape only, never of threads. */
+GSQ_HIDDEN int gsq__spmm_windows(int64_t ncols, int64_t nfeat);
+/* The arguments of pass w of nw for a product described by `full` (window
+ * over every column): window w's columns; passes after the first accumulate
+ * into y (beta = 1, z = y); only the last pass stores y2 or streams y. */
+GSQ_HIDDEN struct gsq__spmm_args gsq__spmm_pass(const struct gsq__spmm_args *full,
+                                                int64_t ncols, int w, int nw);
+
+/* The first position in [lo, hi) whose column is >= c (columns are sorted).
+ * Branch-free: its loop count depends only on hi - lo, so the search costs no
+ * mispredictions when run for every row. */
+static inline int64_t gsq__lower_col(const int32_t *col, int64_t lo, int64_t hi,
+                                     int32_t c) {
+    if (lo == hi) return lo;
+    const int32_t *base = col + lo;
+    for (int64_t n = hi - lo; n > 1;) {
+        const int64_t half = n / 2;
+        base = base[half] < c ? base + half : base;
+        n -= half;
+    }
+    return (base - col) + (*base < c);
+}
+
 /* Rows [*lo, *hi) of thread tid out of nth, balanced on nonzeros plus rows
  * (a binary search on row_ptr[i] + i); a pure function of its arguments. */
 GSQ_HIDDEN void gsq__split_rows(const int64_t *row_ptr, int64_t nrows, int tid,
@@ -86,7 +121,12 @@ GSQ_HIDDEN void gsq__split_rows(const int64_t *row_ptr, int64_t nrows, int tid,
 
 /* Features processed per pass over a row's nonzeros (register block). */
 #define GSQ_SPMM_BLOCK 64
-/* How many nonzeros ahead the vector kernels prefetch rows of x. */
-#define GSQ_SPMM_PREFETCH 8
+/* Cache budget for the rows of x one column window gathers. */
+#define GSQ_SPMM_WINDOW_BYTES (16 << 20)
+/* Outputs larger than this are written with non-temporal stores when the
+ * caller knows they are not read again soon. */
+#define GSQ_SPMM_STREAM_BYTES (32 << 20)
+/* How many in-window nonzeros ahead the vector kernels prefetch rows of x. */
+#define GSQ_SPMM_PREFETCH 16
 
 #endif

@@ -34,17 +34,10 @@ struct gsq_graph *gsq__graph_alloc(const char *fn, int64_t nrows, int64_t ncols,
     return g;
 }
 
-/* Position of column c in row i, or -1 (binary search: columns are sorted). */
+/* Position of column c in row i, or -1. */
 static int64_t find_entry(const struct gsq_graph *g, int64_t i, int32_t c) {
-    int64_t lo = g->row_ptr[i], hi = g->row_ptr[i + 1];
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (g->col_idx[mid] < c)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < g->row_ptr[i + 1] && g->col_idx[lo] == c ? lo : -1;
+    int64_t k = gsq__lower_col(g->col_idx, g->row_ptr[i], g->row_ptr[i + 1], c);
+    return k < g->row_ptr[i + 1] && g->col_idx[k] == c ? k : -1;
 }
 
 /* Every entry (i, j) has a mirror (j, i) with the same value. */

@@ -1,6 +1,7 @@
 /* AVX-512 CSR SpMM rows: per row, a register block of up to 4 zmm (64
  * features) accumulates the row's nonzeros; the feature tail is masked.
- * Rows of x for upcoming nonzeros are prefetched (they are random gathers). */
+ * Rows of x for upcoming nonzeros of the column window are prefetched (they
+ * are random gathers). */
 #include "../graph-internal.h"
 
 #include <immintrin.h>
@@ -14,14 +15,22 @@ static INLINE AVX512 void block_rows(const struct gsq__spmm_args *a, int64_t r0,
     const int64_t *rp = a->row_ptr;
     const int32_t *col = a->col_idx;
     const float *val = a->values, *x = a->x + c;
-    const int64_t ldx = a->ldx, pf_end = rp[r1] - GSQ_SPMM_PREFETCH;
+    const int64_t ldx = a->ldx, pf = a->prefetch, pf_end = rp[r1] - pf;
+    const int32_t col_lo = a->col_lo, col_hi = a->col_hi;
     const __m512 alpha = _mm512_set1_ps(a->alpha), beta = _mm512_set1_ps(a->beta);
     for (int64_t i = r0; i < r1; i++) {
         __m512 acc[4];
         for (int v = 0; v < nv; v++) acc[v] = _mm512_setzero_ps();
-        for (int64_t j = rp[i]; j < rp[i + 1]; j++) {
-            if (j < pf_end) {
-                const char *p = (const char *)(x + col[j + GSQ_SPMM_PREFETCH] * ldx);
+        int64_t j0 = rp[i], j1 = rp[i + 1];
+        if (a->windowed) {
+            j0 = gsq__lower_col(col, j0, j1, col_lo);
+            j1 = gsq__lower_col(col, j0, j1, col_hi);
+        }
+        for (int64_t j = j0; j < j1; j++) {
+            if (j < pf_end) { /* out-of-window rows: re-touch a window row */
+                int32_t cp = col[j + pf];
+                cp = cp >= col_lo && cp < col_hi ? cp : col_lo;
+                const char *p = (const char *)(x + cp * ldx);
                 for (int v = 0; v < nv; v++) _mm_prefetch(p + 64 * v, _MM_HINT_T0);
             }
             const __m512 w = _mm512_set1_ps(val ? val[j] : 1.0f);
@@ -43,8 +52,17 @@ static INLINE AVX512 void block_rows(const struct gsq__spmm_args *a, int64_t r0,
                 beta, _mm512_maskz_loadu_ps(m, z + 16 * (nv - 1)),
                 _mm512_mul_ps(alpha, acc[nv - 1]));
         }
-        for (int v = 0; v < nv - 1; v++) _mm512_storeu_ps(y + 16 * v, acc[v]);
-        _mm512_mask_storeu_ps(y + 16 * (nv - 1), m, acc[nv - 1]);
+        if (a->stream && m == 0xFFFF && ((uintptr_t)y & 63) == 0) {
+            for (int v = 0; v < nv; v++) _mm512_stream_ps(y + 16 * v, acc[v]);
+        } else {
+            for (int v = 0; v < nv - 1; v++) _mm512_storeu_ps(y + 16 * v, acc[v]);
+            _mm512_mask_storeu_ps(y + 16 * (nv - 1), m, acc[nv - 1]);
+        }
+        if (a->y2) {
+            float *y2 = a->y2 + i * a->ldy2 + c;
+            for (int v = 0; v < nv - 1; v++) _mm512_storeu_ps(y2 + 16 * v, acc[v]);
+            _mm512_mask_storeu_ps(y2 + 16 * (nv - 1), m, acc[nv - 1]);
+        }
     }
 }
 
@@ -61,4 +79,5 @@ AVX512 void gsq__spmm_rows_avx512(const struct gsq__spmm_args *a, int64_t r0,
         default: block_rows(a, r0, r1, c, 4, m); break;
         }
     }
+    if (a->stream) _mm_sfence(); /* order streamed rows before any barrier */
 }

@@ -1,4 +1,5 @@
 import CGraphSeq
+import Foundation
 import GraphSeq
 import TestSupport
 import XCTest
@@ -124,5 +125,72 @@ final class ChebyshevTests: XCTestCase {
         XCTAssertThrowsError(try chebyshevBasisBackward(Tensor.zeros([5, 5]), operator: l, order: 2))
         XCTAssertThrowsError(try chebyshevBasisBackward(overwriting: Tensor.zeros([5, 4]), operator: l, order: 2,
                                                         into: Tensor.zeros([5, 3])))
+    }
+
+    /// n = 70000, 64 features: two column windows, a streamed basis (54 MB)
+    /// and contiguous gather copies. The basis is checked on every 50th row
+    /// against the sparse recursion in double; backward by the dot-product
+    /// identity. (Loops over raw buffers keep the debug build fast.)
+    func testLargeOperatorMatchesSparseRecursion() throws {
+        let (n, nfeat, K) = (70_000, 64, 3)
+        var rng = TestRNG(seed: 71)
+        var rows: [Int32] = [], cols: [Int32] = [], w: [Float] = []
+        for i in 0..<n where i % 5 != 0 {
+            for _ in 0..<2 { rows.append(Int32(i)); cols.append(Int32(rng.int(n))); w.append(rng.float(-0.3, 0.3)) }
+        }
+        let l = try Graph(nodeCount: n, rows: rows, columns: cols, weights: w)
+        let (rp, ci, v) = l.csr
+        let x = Tensor.uniform([n, nfeat], seed: 72), g = Tensor.uniform([n, K * nfeat], seed: 73)
+        let sample = Array(stride(from: 0, to: n, by: 50))
+        let ref = x.withUnsafeBufferPointer { xp -> [Double] in   // T_0, T_1, T_2 of the sampled rows
+            func product(_ i: Int, _ src: (Int, Int) -> Double, _ f: Int) -> Double {
+                var s = 0.0
+                for k in Int(rp[i])..<Int(rp[i + 1]) { s += Double(v[k]) * src(Int(ci[k]), f) }
+                return s
+            }
+            var t1 = [Double](repeating: 0, count: n * nfeat)   // only where T_2 of a sample needs it
+            let needed = Set(sample.flatMap { i in [i] + (Int(rp[i])..<Int(rp[i + 1])).map { Int(ci[$0]) } })
+            for i in needed { for f in 0..<nfeat { t1[i * nfeat + f] = product(i, { Double(xp[$0 * nfeat + $1]) }, f) } }
+            var out: [Double] = []
+            for i in sample {
+                for f in 0..<nfeat { out.append(Double(xp[i * nfeat + f])) }
+                out += t1[i * nfeat..<(i + 1) * nfeat]
+                for f in 0..<nfeat {
+                    let lt1 = product(i, { t1[$0 * nfeat + $1] }, f)
+                    out.append(2 * lt1 - Double(xp[i * nfeat + f]))
+                }
+            }
+            return out
+        }
+        func dot(_ a: Tensor, _ b: Tensor) -> Double {
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
+                var s = 0.0
+                for k in 0..<ap.count { s += Double(ap[k]) * Double(bp[k]) }
+                return s
+            } }
+        }
+        // Every ISA on 3 threads; the best one also on 1 thread, bit for bit.
+        var previous: (Tensor, Tensor)?
+        for (isa, threads) in testISAs.map({ ($0, 3) }) + [(testISAs.last!, 1)] {
+            let (b, dx) = try Runtime.with(threads: threads, maxISA: isa) {
+                (try chebyshevBasis(of: x, operator: l, order: K), try chebyshevBasisBackward(g, operator: l, order: K))
+            }
+            let got = b.withUnsafeBufferPointer { bp in sample.flatMap { bp[$0 * K * nfeat..<($0 + 1) * K * nfeat] } }
+            XCTAssertLessThanOrEqual(toleranceRatio(got, ref, rtol: 1e-5, atol: 1e-5), 1, "\(isa) x\(threads)")
+            if threads == 1, let (b3, dx3) = previous {
+                XCTAssertTrue(bitwiseEqual(b3, b) && bitwiseEqual(dx3, dx), "\(isa): 1 vs 3 threads")
+            } else {
+                let (lhs, rhs) = (dot(b, g), dot(x, dx))
+                XCTAssertEqual(lhs, rhs, accuracy: 1e-4 * abs(lhs), "\(isa) dot-product identity")
+            }
+            previous = (b, dx)
+        }
+    }
+}
+
+/// Whether two tensors hold the same bits (a fast check for large tensors).
+func bitwiseEqual(_ a: Tensor, _ b: Tensor) -> Bool {
+    a.count == b.count && a.withUnsafeBufferPointer { ap in
+        b.withUnsafeBufferPointer { bp in memcmp(ap.baseAddress!, bp.baseAddress!, 4 * a.count) == 0 }
     }
 }

@@ -144,4 +144,31 @@ final class SpMMTests: XCTestCase {
         XCTAssertThrowsError(try g.spmm(a, into: a))
         XCTAssertThrowsError(try g.spmm(Tensor.zeros([2]), into: a))
     }
+
+    /// x with 70000 rows of 64 features (18 MB) is gathered in two column
+    /// windows (gsq__spmm_windows): each row is summed window by window.
+    func testColumnWindowsOnLargeOperand() throws {
+        let (rows, cols, nfeat) = (300, 70_000, 64)
+        var rng = TestRNG(seed: 61)
+        var offsets: [Int64] = [0], indices: [Int32] = [], values: [Float] = []
+        for i in 0..<rows {
+            let degree = i % 7 == 0 ? 0 : 1 + rng.int(40)
+            indices += Set((0..<degree).map { _ in Int32(rng.int(cols)) }).sorted()
+            while values.count < indices.count { values.append(rng.float()) }
+            offsets.append(Int64(indices.count))
+        }
+        let x = Tensor.uniform([cols, nfeat], seed: 62)
+        let ref = sparseProductReference(offsets, indices, values, x.values.map(Double.init), nfeat: nfeat)
+        let g = try Graph(rowCount: rows, columnCount: cols, rowOffsets: offsets, columnIndices: indices, values: values)
+        for isa in testISAs {
+            var first: [Float]?
+            for threads in [1, 3] {
+                let y = Tensor.zeros([rows, nfeat])
+                try Runtime.with(threads: threads, maxISA: isa) { try g.spmm(x, into: y) }
+                XCTAssertLessThanOrEqual(toleranceRatio(y.values, ref, rtol: 1e-5, atol: 1e-5), 1, "\(isa) x\(threads)")
+                if let first { XCTAssertNil(firstBitwiseDifference(first, y.values), "\(isa) x\(threads)") }
+                first = first ?? y.values
+            }
+        }
+    }
 }

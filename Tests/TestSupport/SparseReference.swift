@@ -208,3 +208,30 @@ public func symmetricEigenvalues(_ m: DenseMatrix) -> [Double] {
     }
     return (0..<n).map { a[$0, $0] }.sorted()
 }
+
+/// y = A x in double for CSR A and row-major x ([columns][nfeat]), for
+/// operands too large for a dense reference.
+public func sparseProductReference(_ rowOffsets: [Int64], _ columnIndices: [Int32], _ values: [Float],
+                                   _ x: [Double], nfeat: Int) -> [Double] {
+    let rows = rowOffsets.count - 1
+    var y = [Double](repeating: 0, count: rows * nfeat)
+    for i in 0..<rows {
+        for k in Int(rowOffsets[i])..<Int(rowOffsets[i + 1]) {
+            let v = Double(values[k]), j = Int(columnIndices[k])
+            for f in 0..<nfeat { y[i * nfeat + f] += v * x[j * nfeat + f] }
+        }
+    }
+    return y
+}
+
+/// The Chebyshev terms T_0 ... T_{K-1} of x by the sparse recursion in double.
+public func sparseChebyshevTerms(_ rowOffsets: [Int64], _ columnIndices: [Int32], _ values: [Float],
+                                 _ x: [Double], nfeat: Int, order K: Int) -> [[Double]] {
+    var t = [x]
+    if K > 1 { t.append(sparseProductReference(rowOffsets, columnIndices, values, x, nfeat: nfeat)) }
+    while t.count < K {
+        let lt = sparseProductReference(rowOffsets, columnIndices, values, t[t.count - 1], nfeat: nfeat)
+        t.append(zip(lt, t[t.count - 2]).map { 2 * $0 - $1 })
+    }
+    return t
+}
