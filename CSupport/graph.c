@@ -527,11 +527,15 @@ static gsq_status_t lanczos_max(const char *fn, const struct gsq_graph *a,
         double *vk = v + (size_t)k * n, *w = vk + n;
         matvec(a, vk, w);
         alpha[k] = dot(vk, w, n);
-        for (int j = 0; j <= k; j++) { /* full reorthogonalisation (MGS) */
-            const double *vj = v + (size_t)j * n;
-            double h = dot(vj, w, n);
-            for (int64_t i = 0; i < n; i++) w[i] -= h * vj[i];
-        }
+        /* Full reorthogonalisation, two MGS passes ("twice is enough"): with
+         * one, components along converged Ritz vectors regrow and produce
+         * spurious Ritz values above lambda_max. */
+        for (int pass = 0; pass < 2; pass++)
+            for (int j = 0; j <= k; j++) {
+                const double *vj = v + (size_t)j * n;
+                const double h = dot(vj, w, n);
+                for (int64_t i = 0; i < n; i++) w[i] -= h * vj[i];
+            }
         beta[k] = sqrt(dot(w, w, n));
         scale = fmax(scale, fabs(alpha[k]) + beta[k]);
         const int m = k + 1;
@@ -563,7 +567,9 @@ static gsq_status_t lanczos_max(const char *fn, const struct gsq_graph *a,
 }
 
 /* Power iteration: the growth factor |A x| / |x| tends to the dominant
- * eigenvalue's magnitude. */
+ * eigenvalue's magnitude, geometrically; the remaining error is estimated
+ * from the ratio q of successive changes as change * q / (1 - q), so slow
+ * convergence (close eigenvalues) does not stop it early. */
 static gsq_status_t power_max(const char *fn, const struct gsq_graph *a,
                               double *out) {
     const int64_t n = a->nrows;
@@ -572,18 +578,20 @@ static gsq_status_t power_max(const char *fn, const struct gsq_graph *a,
         return gsq__fail(GSQ_ERR_OUT_OF_MEMORY, "%s: cannot allocate 2 vectors of %lld",
                          fn, (long long)n);
     start_vector(x, n);
-    double lambda = 0, change = INFINITY;
+    double lambda = 0, change = INFINITY, err = INFINITY;
     for (int it = 0; it < POWER_STEPS; it++) {
         matvec(a, x, y);
-        double norm = sqrt(dot(y, y, n));
+        const double norm = sqrt(dot(y, y, n)), previous = change;
         change = fabs(norm - lambda), lambda = norm;
-        if (norm == 0 || change <= TOL_EARLY * norm) break;
+        const double q = change / previous;
+        err = isfinite(previous) && q < 1 ? change * q / (1 - q) : INFINITY;
+        if (norm == 0 || change == 0 || err <= TOL_EARLY * norm) break;
         double *t = x;
         x = y, y = t;
         for (int64_t i = 0; i < n; i++) x[i] /= norm;
     }
     gsq__free(x < y ? x : y);
-    if (!(change <= TOL_FINAL * lambda || lambda == 0))
+    if (!(err <= TOL_FINAL * lambda || lambda == 0 || change == 0))
         return gsq__fail(GSQ_ERR_NOT_CONVERGED,
                          "%s: power iteration did not converge in %d steps "
                          "(estimate %g)",

@@ -12,8 +12,18 @@ internal import CGraphSeq
 /// ```
 public func chebyshevBasis(of x: Tensor, operator lhat: Graph, order K: Int) throws(GraphSeqError) -> Tensor {
     try validateChebyshev(lhat, order: K, x, "x", "chebyshevBasis")
+    let basis = Tensor(shape: [x.shape[0], K * x.shape[1]])
+    try chebyshevBasis(of: x, operator: lhat, order: K, into: basis)
+    return basis
+}
+
+/// `chebyshevBasis(of:operator:order:)` into an existing [n, K * c] tensor,
+/// for loops that reuse one buffer.
+public func chebyshevBasis(of x: Tensor, operator lhat: Graph, order K: Int, into basis: Tensor) throws(GraphSeqError) {
+    try validateChebyshev(lhat, order: K, x, "x", "chebyshevBasis")
     let (n, c) = (x.shape[0], x.shape[1])
-    let basis = Tensor(shape: [n, K * c])
+    try require(basis.shape == [n, K * c], "chebyshevBasis: basis has shape \(basis.shape), expected [\(n), \(K * c)]")
+    try require(basis !== x, "chebyshevBasis: basis and x must be different tensors")
     let status = x.withUnsafeBufferPointer { xp in
         basis.withUnsafeMutableBufferPointer { bp in
             gsq_cheb_basis(lhat.handle, Int64(K), Int64(c), xp.baseAddress, Int64(max(c, 1)),
@@ -21,7 +31,6 @@ public func chebyshevBasis(of x: Tensor, operator lhat: Graph, order K: Int) thr
         }
     }
     try check(status)
-    return basis
 }
 
 /// The gradient with respect to `x` of `chebyshevBasis(of: x, operator: lhat,

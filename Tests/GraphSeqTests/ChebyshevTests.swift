@@ -122,6 +122,7 @@ final class ChebyshevTests: XCTestCase {
         XCTAssertThrowsError(try chebyshevBasis(of: Tensor.zeros([5, 2]), operator: rect, order: 2))
         XCTAssertThrowsError(try chebyshevBasis(of: Tensor.zeros([4, 2]), operator: l, order: 2))
         XCTAssertThrowsError(try chebyshevBasis(of: Tensor.zeros([5, 2]), operator: l, order: 0))
+        XCTAssertThrowsError(try chebyshevBasis(of: Tensor.zeros([5, 2]), operator: l, order: 2, into: Tensor.zeros([5, 3])))
         XCTAssertThrowsError(try chebyshevBasisBackward(Tensor.zeros([5, 5]), operator: l, order: 2))
         XCTAssertThrowsError(try chebyshevBasisBackward(overwriting: Tensor.zeros([5, 4]), operator: l, order: 2,
                                                         into: Tensor.zeros([5, 3])))
