@@ -162,7 +162,9 @@ GSQ_API gsq_status_t gsq_sgemm(gsq_transpose_t transa, gsq_transpose_t transb,
  *   X is ncols x nfeat (ldx >= nfeat), Y is nrows x nfeat (ldy >= nfeat).
  *   values may be NULL (all ones). With beta == 0, Y is not read.
  *   The CSR arrays are validated on every call (O(nrows + nnz)); use a
- *   gsq_graph_t to validate once. Y must not overlap X.
+ *   gsq_graph_t to validate once. Y must not overlap X (disjoint column
+ *   blocks of one wider buffer are fine). Each row is computed by one thread
+ *   in a fixed order, so results do not depend on the thread count.
  */
 GSQ_API gsq_status_t gsq_spmm_csr_f32(int64_t nrows, int64_t ncols,
                                       const int64_t *row_ptr,
@@ -212,7 +214,8 @@ GSQ_API gsq_status_t gsq_graph_transpose(gsq_graph_t *out, gsq_graph_t graph);
 
 /** GCN renormalisation (Kipf & Welling): D^-1/2 (A + I) D^-1/2, where D is the
  *  row sums of A + I. Existing self loops are kept and missing ones added with
- *  weight 1 (PyTorch Geometric's gcn_norm). Requires a square matrix. */
+ *  weight 1 (PyTorch Geometric's gcn_norm). Requires a square matrix. D^-1/2
+ *  is taken as 0 where a degree is not positive. */
 GSQ_API gsq_status_t gsq_graph_gcn_norm(gsq_graph_t *out, gsq_graph_t graph);
 
 typedef enum gsq_laplacian {
@@ -224,15 +227,22 @@ typedef enum gsq_laplacian {
 /** The graph Laplacian of a square A (self loops of A are ignored, as in
  *  PyTorch Geometric's get_laplacian); D is the row sums of A. For an
  *  isolated node (zero degree) D^-1 and D^-1/2 are taken as 0, so its row is
- *  0 for NONE and the identity row for SYM and RW. */
+ *  0 for NONE and the identity row for SYM and RW (D^-1/2 is also 0 for a
+ *  negative degree). Every diagonal entry is stored, even when 0. */
 GSQ_API gsq_status_t gsq_graph_laplacian(gsq_graph_t *out, gsq_graph_t graph,
                                          gsq_laplacian_t norm);
-/** Largest eigenvalue of a square operator: Lanczos when it is symmetric,
- *  power iteration otherwise (dominant eigenvalue magnitude). */
+/** Largest eigenvalue of a square operator: Lanczos with full
+ *  reorthogonalisation (at most 100 steps, memory 101 vectors of n doubles)
+ *  when it is symmetric, relative accuracy about 1e-6; power iteration
+ *  otherwise (dominant eigenvalue magnitude, at most 2000 steps). The start
+ *  vector is fixed, so results are repeatable. 0 for an empty matrix.
+ *  GSQ_ERR_NOT_CONVERGED when the error estimate stays above 1e-3. */
 GSQ_API gsq_status_t gsq_graph_lambda_max(gsq_graph_t graph, float *out);
 /** The scaled Laplacian 2 L / lambda_max - I that Chebyshev filters use.
  *  lambda_max > 0 is used as given (PyTorch Geometric's default is 2 for SYM
- *  and RW); lambda_max <= 0 estimates it with gsq_graph_lambda_max. */
+ *  and RW); lambda_max <= 0 estimates it with gsq_graph_lambda_max (for RW,
+ *  on SYM, which has the same eigenvalues). Non-finite lambda_max, or an
+ *  estimate that is not positive (a graph without edges, NONE), is an error. */
 GSQ_API gsq_status_t gsq_graph_scaled_laplacian(gsq_graph_t *out,
                                                 gsq_graph_t graph,
                                                 gsq_laplacian_t norm,
@@ -259,7 +269,8 @@ GSQ_API gsq_status_t gsq_graph_spmm(gsq_graph_t graph, gsq_transpose_t trans,
  *     T_0 = X,  T_1 = L X,  T_k = 2 L T_{k-1} - T_{k-2}   (k < K).
  * Written node-major so one GEMM applies all filters: basis is n x ldb with
  * ldb >= K * nfeat, and T_k occupies columns [k*nfeat, (k+1)*nfeat). 1 <= K
- * <= 64. basis must not overlap x.
+ * <= 64. basis must not overlap x. For K > 2 the terms being gathered are also
+ * kept contiguously in per-thread scratch (up to 2 * n * nfeat floats).
  */
 GSQ_API gsq_status_t gsq_cheb_basis(gsq_graph_t lhat, int64_t K, int64_t nfeat,
                                     const float *x, int64_t ldx, float *basis,
@@ -269,6 +280,7 @@ GSQ_API gsq_status_t gsq_cheb_basis(gsq_graph_t lhat, int64_t K, int64_t nfeat,
  *     dX := sum_k T_k(L)^T-chain applied to G_k  +  beta * dX,
  * i.e. the gradient of the loss w.r.t. X. dbasis is used as scratch and is
  * overwritten. dX is n x nfeat (lddx >= nfeat); with beta == 0 it is not read.
+ * L^T is the graph's cached transpose (none for a symmetric L).
  */
 GSQ_API gsq_status_t gsq_cheb_basis_backward(gsq_graph_t lhat, int64_t K,
                                              int64_t nfeat, float *dbasis,
