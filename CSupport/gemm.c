@@ -1,25 +1,24 @@
 /* SGEMM, C := alpha * op(A) * op(B) + beta * C, packed and register-blocked
- * as in BLIS, with the roles of the caches chosen for a broadcast-A kernel:
+ * as in BLIS, with the cache roles chosen for a broadcast-A kernel:
  *
  *   for jc over n, step nc:
  *     for pc over k, step kc:
  *       pack op(B)[pc.., jc..] (kc x nc) into nr-column micro-panels: the
  *         shared B block, sized for L2 (all threads pack, then a barrier)
- *       for each mr-row panel of this thread's rows:
- *         pack op(A)[rows, pc..] (mr x kc): a private micro-panel in L1,
- *           whose source was prefetched while the previous panel ran
- *         for each nr-column panel of this thread's columns:
- *           microkernel: one mr x nr tile of C, streaming B from L2
+ *       for ic over this thread's rows, step mc:
+ *         pack op(A)[ic.., pc..] (mc x kc) into mr-row micro-panels (private)
+ *         for each A micro-panel (in L1):
+ *           for each nr-column panel of this thread's columns:
+ *             microkernel: one mr x nr tile of C, streaming B from L2
  *       barrier before the B block is replaced
  *
- * A is packed one micro-panel at a time, so BLIS's mc is mr here. Packing
- * zero-pads the edges, so one microkernel computes every tile (its half-width
- * variant when at most nr/2 columns are left); a partial tile goes through a
- * stack buffer. Transposing packs (A untransposed, B transposed) use the ISA's
- * packer. Tiles sit at fixed multiples of mr and nr, each is owned by one
- * thread, and each element is summed in a fixed order (p ascending within a
- * kc block, kc blocks in order): the result is bitwise the same for every
- * thread count. K is never split.
+ * Packing zero-pads the edges, so one microkernel computes every tile (its
+ * half-width variant when at most nr/2 columns are left); a partial tile goes
+ * through a stack buffer. Transposing packs (A untransposed, B transposed)
+ * use the ISA's packer. Tiles sit at fixed multiples of mr and nr, each is
+ * owned by one thread, and each element is summed in a fixed order (p
+ * ascending within a kc block, kc blocks in order): the result is bitwise the
+ * same for every thread count. K is never split.
  */
 #include "internal.h"
 #include "arch/gemm-kernels.h"
@@ -90,40 +89,37 @@ typedef struct sgemm_job {
     const float *a, *b;
     float *c;
     float *packed_b;   /* kc x nc block of op(B), shared */
-    float *packed_a;   /* one mr x kc micro-panel per thread, a_stride apart */
+    float *packed_a;   /* one mc x kc block of op(A) per thread, a_stride apart */
     int64_t a_stride;
     int threads_used;  /* the team size granted, for the verbose log */
 } sgemm_job;
 
-/* op(A)[i0 .. i0+rows, p0 .. p0+kc) as one micro-panel: element (i, p) at
- * dst[p*mr + i]; rows past `rows` are zero. */
-static void pack_a(const sgemm_job *j, int64_t i0, int rows, int64_t p0,
-                   int64_t kc, float *dst) {
-    if (!j->trans_a) { /* A is m x k: a transpose */
-        j->tiles->pack(kc, j->a + i0 * j->lda + p0, j->lda, rows, j->tiles->mr, dst);
-        return;
-    }
-    const int mr = j->tiles->mr; /* A is k x m: the values of one p are contiguous */
-    const float *src = j->a + p0 * j->lda + i0;
-    for (int64_t p = 0; p < kc; p++, src += j->lda, dst += mr) {
-        memcpy(dst, src, rows * sizeof(float));
-        for (int i = rows; i < mr; i++) dst[i] = 0;
+/* The non-transposing packer: n rows of `cols` floats, ld apart, become rows
+ * `width` wide, zero-padded. */
+static void copy_rows(int64_t n, const float *src, int64_t ld, int cols, int width,
+                      float *dst) {
+    for (int64_t r = 0; r < n; r++, src += ld, dst += width) {
+        for (int c = 0; c < cols; c++) dst[c] = src[c];
+        for (int c = cols; c < width; c++) dst[c] = 0;
     }
 }
 
-/* Part `part` of `parts` of the cache lines holding the source of the A
- * micro-panel for op(A)[i0 .. i0+rows, p0 .. p0+kc), prefetched into L2
- * piecemeal while the previous panel is being multiplied. */
-static void prefetch_a(const sgemm_job *j, int64_t i0, int rows, int64_t p0,
-                       int64_t kc, int64_t part, int64_t parts) {
-    /* The source is `runs` runs of `len` floats, lda apart; a run touches at
-     * most len/16 + 1 cache lines (16 floats a line). */
-    const int64_t runs = j->trans_a ? kc : rows, len = j->trans_a ? rows : kc;
-    const float *src = j->trans_a ? j->a + p0 * j->lda + i0 : j->a + i0 * j->lda + p0;
-    const int64_t per_run = len / 16 + 1, total = runs * per_run;
-    for (int64_t x = total * part / parts; x < total * (part + 1) / parts; x++)
-        __builtin_prefetch(src + x / per_run * j->lda + min64(x % per_run * 16, len - 1),
-                           0, 2);
+/* op(A)[i0 .. i0+rows, p0 .. p0+kc) as mr-row micro-panels: element (i, p)
+ * of panel x at dst[x*mr*kc + p*mr + i]; rows past `rows` are zero. */
+static void pack_a(const sgemm_job *j, int64_t i0, int64_t rows, int64_t p0,
+                   int64_t kc, float *dst) {
+    const int mr = j->tiles->mr;
+    if (!j->trans_a) { /* A is m x k: a transpose per panel */
+        for (int64_t x = 0; x < rows; x += mr, dst += mr * kc)
+            j->tiles->pack(kc, j->a + (i0 + x) * j->lda + p0, j->lda,
+                           (int)min64(mr, rows - x), mr, dst);
+        return;
+    }
+    for (int64_t p = 0; p < kc; p++) { /* A is k x m: each row read once, in order */
+        const float *src = j->a + (p0 + p) * j->lda + i0;
+        for (int64_t x = 0; x < rows; x += mr)
+            copy_rows(1, src + x, 0, (int)min64(mr, rows - x), mr, dst + x * kc + p * mr);
+    }
 }
 
 /* Panels [q0, q1) of op(B)[p0.., j0..] (kc x nc) as nr-column micro-panels:
@@ -132,21 +128,18 @@ static void prefetch_a(const sgemm_job *j, int64_t i0, int rows, int64_t p0,
 static void pack_b(const sgemm_job *j, int64_t j0, int64_t nc, int64_t p0,
                    int64_t kc, int64_t q0, int64_t q1, float *dst) {
     const int nr = j->tiles->nr;
-    if (!j->trans_b) { /* B is k x n: read each row segment once, in order */
-        for (int64_t p = 0; p < kc; p++) {
-            const float *src = j->b + (p0 + p) * j->ldb + j0;
-            for (int64_t q = q0; q < q1; q++) {
-                float *d = dst + q * nr * kc + p * nr;
-                const int cols = (int)(min64((q + 1) * nr, nc) - q * nr);
-                memcpy(d, src + q * nr, cols * sizeof(float));
-                for (int c = cols; c < nr; c++) d[c] = 0;
-            }
-        }
+    if (j->trans_b) { /* B is n x k: a transpose */
+        for (int64_t q = q0; q < q1; q++)
+            j->tiles->pack(kc, j->b + (j0 + q * nr) * j->ldb + p0, j->ldb,
+                           (int)(min64((q + 1) * nr, nc) - q * nr), nr, dst + q * nr * kc);
         return;
     }
-    for (int64_t q = q0; q < q1; q++) /* B is n x k: a transpose */
-        j->tiles->pack(kc, j->b + (j0 + q * nr) * j->ldb + p0, j->ldb,
-                       (int)(min64((q + 1) * nr, nc) - q * nr), nr, dst + q * nr * kc);
+    for (int64_t p = 0; p < kc; p++) { /* B is k x n: each row read once, in order */
+        const float *src = j->b + (p0 + p) * j->ldb + j0;
+        for (int64_t q = q0; q < q1; q++)
+            copy_rows(1, src + q * nr, 0, (int)(min64((q + 1) * nr, nc) - q * nr), nr,
+                      dst + q * nr * kc + p * nr);
+    }
 }
 
 /* ---- blocked product ---------------------------------------------------- */
@@ -185,6 +178,7 @@ static void sgemm_task(void *ctx, int tid, int nth) {
     const int tm = tid % ways_m, tn = tid / ways_m;
     int64_t r0, r1;
     gsq__split(m_panels, tm, ways_m, &r0, &r1);
+    const int64_t row0 = r0 * t->mr, row1 = min64(r1 * t->mr, j->m);
     float *packed_a = j->packed_a + tid * j->a_stride;
     bool first = true;
 
@@ -201,16 +195,13 @@ static void sgemm_task(void *ctx, int tid, int nth) {
             pack_b(j, jc, nc, pc, kc, lo, hi, j->packed_b);
             gsq__barrier();
             if (tn >= ways_n) continue;
-            for (int64_t r = r0; r < r1; r++) {
-                const int64_t i = r * t->mr, next = i + t->mr;
-                pack_a(j, i, (int)min64(t->mr, j->m - i), pc, kc, packed_a);
-                for (int64_t q = q0; q < q1; q++) {
-                    if (r + 1 < r1)
-                        prefetch_a(j, next, (int)min64(t->mr, j->m - next), pc, kc,
-                                   q - q0, q1 - q0);
-                    tile(j, kc, packed_a, j->packed_b + q * t->nr * kc, beta, i,
-                         jc + q * t->nr);
-                }
+            for (int64_t i = row0; i < row1; i += t->mc) {
+                const int64_t rows = min64(t->mc, row1 - i);
+                pack_a(j, i, rows, pc, kc, packed_a);
+                for (int64_t x = 0; x < rows; x += t->mr)
+                    for (int64_t q = q0; q < q1; q++)
+                        tile(j, kc, packed_a + x * kc, j->packed_b + q * t->nr * kc,
+                             beta, i + x, jc + q * t->nr);
             }
         }
     }
@@ -272,12 +263,12 @@ gsq_status_t gsq_sgemm(gsq_transpose_t transa, gsq_transpose_t transb,
         return GSQ_SUCCESS;
     }
 
-    /* Scratch: the shared B block, then one A micro-panel per thread, all
+    /* Scratch: the shared B block, then one A block per thread, all
      * 64-byte aligned (nr * kc is a multiple of 16 floats for the SIMD
      * kernels, which load B with aligned loads). */
     const int64_t kc = min64(t->kc, k);
     const int64_t b_floats = ceil_div(kc * ceil_div(min64(t->nc, n), t->nr) * t->nr, 16) * 16;
-    j.a_stride = ceil_div(kc * t->mr, 16) * 16;
+    j.a_stride = ceil_div(kc * ceil_div(min64(t->mc, m), t->mr) * t->mr, 16) * 16;
     const size_t bytes = (size_t)(b_floats + nth * j.a_stride) * sizeof(float);
     float *scratch = gsq__scratch(bytes);
     if (!scratch)

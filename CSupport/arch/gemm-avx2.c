@@ -60,22 +60,26 @@ TARGET void gsq__sgemm_avx2_6x8(int64_t kc, float alpha, const float *a,
 
 /* Transposes 8 x 8 floats in registers: r[i] holds row i on entry and column
  * i on return. */
-static inline TARGET void transpose8(__m256 r[8]) {
+static inline __attribute__((always_inline)) TARGET void transpose8(__m256 r[8]) {
     __m256 t[8];
+#pragma unroll
     for (int i = 0; i < 8; i += 2) { /* 2 x 2 blocks of floats */
         t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
         t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
     }
+#pragma unroll
     for (int i = 0; i < 8; i += 4) { /* 4 x 4 blocks within each 128-bit lane */
         r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
         r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
         r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
         r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
     }
+#pragma unroll
     for (int c = 0; c < 4; c++) { /* 2 x 2 blocks of 128-bit lanes */
         t[c] = _mm256_permute2f128_ps(r[c], r[c + 4], 0x20);
         t[c + 4] = _mm256_permute2f128_ps(r[c], r[c + 4], 0x31);
     }
+#pragma unroll
     for (int i = 0; i < 8; i++) r[i] = t[i];
 }
 
@@ -88,10 +92,13 @@ TARGET void gsq__sgemm_pack_avx2(int64_t kc, const float *src, int64_t ld,
         int64_t p = 0;
         for (; p + 8 <= kc; p += 8) {
             __m256 r[8];
-            for (int i = 0; i < 8; i++)
-                r[i] = i < real ? _mm256_loadu_ps(src + (g + i) * ld + p)
-                                : _mm256_setzero_ps();
+#pragma unroll
+            for (int i = 0; i < 8; i++) { /* rows past `rows` read as zeros */
+                const __m256 keep = _mm256_castsi256_ps(_mm256_set1_epi32(-(i < real)));
+                r[i] = _mm256_and_ps(keep, _mm256_loadu_ps(src + (i < real ? g + i : 0) * ld + p));
+            }
             transpose8(r);
+#pragma unroll
             for (int x = 0; x < 8; x++)
                 _mm256_maskstore_ps(dst + (p + x) * width + g, mask, r[x]);
         }

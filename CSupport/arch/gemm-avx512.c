@@ -61,12 +61,14 @@ TARGET void gsq__sgemm_avx512_14x16(int64_t kc, float alpha, const float *a,
 
 /* Transposes 16 x 16 floats in registers: r[i] holds row i on entry and
  * column i on return. */
-static inline TARGET void transpose16(__m512 r[16]) {
+static inline __attribute__((always_inline)) TARGET void transpose16(__m512 r[16]) {
     __m512 t[16];
+#pragma unroll
     for (int i = 0; i < 16; i += 2) { /* 2 x 2 blocks of floats */
         t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
         t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
     }
+#pragma unroll
     for (int i = 0; i < 16; i += 4) /* 4 x 4 blocks within each 128-bit lane */
         for (int h = 0; h < 2; h++) {
             const __m512d lo = _mm512_castps_pd(t[i + h]);
@@ -74,6 +76,7 @@ static inline TARGET void transpose16(__m512 r[16]) {
             r[i + 2 * h] = _mm512_castpd_ps(_mm512_unpacklo_pd(lo, hi));
             r[i + 2 * h + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(lo, hi));
         }
+#pragma unroll
     for (int c = 0; c < 4; c++) { /* 4 x 4 blocks of 128-bit lanes */
         const __m512 v0 = _mm512_shuffle_f32x4(r[c], r[c + 4], 0x44);
         const __m512 v1 = _mm512_shuffle_f32x4(r[c], r[c + 4], 0xEE);
@@ -84,6 +87,7 @@ static inline TARGET void transpose16(__m512 r[16]) {
         t[c + 8] = _mm512_shuffle_f32x4(v1, v3, 0x88);
         t[c + 12] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
     }
+#pragma unroll
     for (int i = 0; i < 16; i++) r[i] = t[i];
 }
 
@@ -95,10 +99,12 @@ TARGET void gsq__sgemm_pack_avx512(int64_t kc, const float *src, int64_t ld,
         int64_t p = 0;
         for (; p + 16 <= kc; p += 16) {
             __m512 r[16];
-            for (int i = 0; i < 16; i++)
-                r[i] = i < real ? _mm512_loadu_ps(src + (g + i) * ld + p)
-                                : _mm512_setzero_ps();
+#pragma unroll
+            for (int i = 0; i < 16; i++) /* rows past `rows` read as zeros */
+                r[i] = _mm512_maskz_loadu_ps(i < real ? 0xFFFF : 0,
+                                             src + (i < real ? g + i : 0) * ld + p);
             transpose16(r);
+#pragma unroll
             for (int x = 0; x < 16; x++)
                 _mm512_mask_storeu_ps(dst + (p + x) * width + g, mask, r[x]);
         }

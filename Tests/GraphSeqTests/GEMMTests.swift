@@ -143,12 +143,12 @@ final class GEMMTests: XCTestCase {
         }
     }
 
-    /// A product large enough for several kc and nc blocks, checked in
+    /// A product large enough for several mc, kc and nc blocks, checked in
     /// O(n^2): C v against alpha A (B v) + beta C0 v in Double. Smaller in
     /// debug builds, where the kernels run unoptimised.
     func testLargeProductAgainstRandomVector() throws {
         #if DEBUG
-        let (m, n, k) = (150, 600, 300)
+        let (m, n, k) = (240, 800, 300)
         #else
         let (m, n, k) = (1000, 900, 700)
         #endif
