@@ -94,14 +94,10 @@ typedef struct sgemm_job {
     int threads_used;  /* the team size granted, for the verbose log */
 } sgemm_job;
 
-/* The non-transposing packer: n rows of `cols` floats, ld apart, become rows
- * `width` wide, zero-padded. */
-static void copy_rows(int64_t n, const float *src, int64_t ld, int cols, int width,
-                      float *dst) {
-    for (int64_t r = 0; r < n; r++, src += ld, dst += width) {
-        for (int c = 0; c < cols; c++) dst[c] = src[c];
-        for (int c = cols; c < width; c++) dst[c] = 0;
-    }
+/* `cols` floats of src, then zeros up to `width`: one p-row of a panel. */
+static void copy_padded(const float *src, int cols, int width, float *dst) {
+    for (int c = 0; c < cols; c++) dst[c] = src[c];
+    for (int c = cols; c < width; c++) dst[c] = 0;
 }
 
 /* op(A)[i0 .. i0+rows, p0 .. p0+kc) as mr-row micro-panels: element (i, p)
@@ -118,7 +114,7 @@ static void pack_a(const sgemm_job *j, int64_t i0, int64_t rows, int64_t p0,
     for (int64_t p = 0; p < kc; p++) { /* A is k x m: each row read once, in order */
         const float *src = j->a + (p0 + p) * j->lda + i0;
         for (int64_t x = 0; x < rows; x += mr)
-            copy_rows(1, src + x, 0, (int)min64(mr, rows - x), mr, dst + x * kc + p * mr);
+            copy_padded(src + x, (int)min64(mr, rows - x), mr, dst + x * kc + p * mr);
     }
 }
 
@@ -137,8 +133,8 @@ static void pack_b(const sgemm_job *j, int64_t j0, int64_t nc, int64_t p0,
     for (int64_t p = 0; p < kc; p++) { /* B is k x n: each row read once, in order */
         const float *src = j->b + (p0 + p) * j->ldb + j0;
         for (int64_t q = q0; q < q1; q++)
-            copy_rows(1, src + q * nr, 0, (int)(min64((q + 1) * nr, nc) - q * nr), nr,
-                      dst + q * nr * kc + p * nr);
+            copy_padded(src + q * nr, (int)(min64((q + 1) * nr, nc) - q * nr), nr,
+                        dst + q * nr * kc + p * nr);
     }
 }
 
@@ -245,7 +241,6 @@ gsq_status_t gsq_sgemm(gsq_transpose_t transa, gsq_transpose_t transb,
     GSQ_TRY(gsq__check_matrix(FN, "A", a, ta ? k : m, ta ? m : k, lda));
     GSQ_TRY(gsq__check_matrix(FN, "B", b, tb ? n : k, tb ? k : n, ldb));
     GSQ_TRY(gsq__check_matrix(FN, "C", c, m, n, ldc));
-    if (m == 0 || n == 0) return GSQ_SUCCESS;
 
     const double t0 = gsq__now_ms();
     const gsq_isa_t isa = gsq__isa();
@@ -253,10 +248,11 @@ gsq_status_t gsq_sgemm(gsq_transpose_t transa, gsq_transpose_t transb,
     sgemm_job j = {t, ta, tb, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c,
                    NULL, NULL, 0, 1};
     const int64_t tiles = ceil_div(m, t->mr) * ceil_div(n, t->nr);
-    const int nth = (int)min64(gsq__num_threads(), tiles);
+    const int nth = (int)min64(gsq__num_threads(), tiles > 0 ? tiles : 1);
 
-    if (k == 0 || alpha == 0) {
-        if (beta != 1) gsq__parallel(scale_task, &j, (int)min64(nth, m));
+    if (m == 0 || n == 0 || k == 0 || alpha == 0) { /* no product */
+        if (m > 0 && n > 0 && beta != 1)
+            gsq__parallel(scale_task, &j, (int)min64(nth, m));
         gsq__log_kernel("sgemm_scale", isa, j.threads_used, t0,
                         "m=%lld n=%lld k=%lld", (long long)m, (long long)n,
                         (long long)k);
