@@ -145,7 +145,8 @@ typedef enum gsq_transpose { GSQ_NO_TRANS = 0, GSQ_TRANS = 1 } gsq_transpose_t;
  *   op(A) is m x k: A is m x k (lda >= k) if transa == GSQ_NO_TRANS, else A is
  *   k x m (lda >= m). op(B) is k x n: B is k x n (ldb >= n) or n x k (ldb >= k).
  *   C is m x n, ldc >= n. With beta == 0, C is not read (NaN in C is ignored).
- *   m, n or k may be 0 (with k == 0, C := beta * C).
+ *   m, n or k may be 0 (with k == 0, C := beta * C); with alpha == 0 the
+ *   product is skipped (A and B are not read). C must not overlap A or B.
  * Pointers may be NULL only when the matrix they describe is empty.
  */
 GSQ_API gsq_status_t gsq_sgemm(gsq_transpose_t transa, gsq_transpose_t transb,

@@ -102,6 +102,7 @@ public enum KernelBenchmarks {
     /// Runs every kernel family, calling `emit` once per result.
     public static func run(_ ctx: BenchmarkContext, emit: (BenchmarkRecord) -> Void) throws {
         let families: [(BenchmarkContext, (BenchmarkRecord) -> Void) throws -> Void] = [
+            gemm,
             sparse,
             cells,
         ]

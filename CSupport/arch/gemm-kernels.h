@@ -1,0 +1,82 @@
+/* SGEMM microkernels and the per-ISA tile table (see gemm.c for the blocking
+ * scheme). Included by gemm.c and by the files that define the kernels. */
+#ifndef GSQ_ARCH_GEMM_KERNELS_H
+#define GSQ_ARCH_GEMM_KERNELS_H
+#include "../internal.h"
+
+/* A microkernel computes one MR x NR tile of C from packed micro-panels:
+ *     c[i][j] := alpha * sum_{p < kc} a[p*MR + i] * b[p*NR + j] + beta * c[i][j]
+ * (row stride ldc). The sum runs p = 0, 1, ..., kc-1 in one accumulator per
+ * element and is applied as t = alpha * sum; c = t + beta * c, the way gemm.c
+ * merges partial edge tiles. beta == 0: c is not read. kc >= 1; b is 64-byte
+ * aligned when NR >= 16. The half variant computes only the columns
+ * j < NR/2 of the same packed panels, for edge tiles that narrow. */
+typedef void (*gsq__sgemm_kernel_fn)(int64_t kc, float alpha, const float *a,
+                                     const float *b, float beta, float *c,
+                                     int64_t ldc);
+
+/* The transposing packer: `rows` (<= width) rows of kc floats, ld apart,
+ * become the columns of a micro-panel width wide, dst[p*width + i], with zero
+ * columns past `rows`. It packs untransposed A (width MR) and transposed B
+ * (width NR). */
+typedef void (*gsq__sgemm_pack_fn)(int64_t kc, const float *src, int64_t ld,
+                                   int rows, int width, float *dst);
+
+GSQ_HIDDEN void gsq__sgemm_generic_4x8(int64_t kc, float alpha, const float *a,
+                                       const float *b, float beta, float *c,
+                                       int64_t ldc);
+GSQ_HIDDEN void gsq__sgemm_generic_4x4(int64_t kc, float alpha, const float *a,
+                                       const float *b, float beta, float *c,
+                                       int64_t ldc);
+GSQ_HIDDEN void gsq__sgemm_avx2_6x16(int64_t kc, float alpha, const float *a,
+                                     const float *b, float beta, float *c,
+                                     int64_t ldc);
+GSQ_HIDDEN void gsq__sgemm_avx2_6x8(int64_t kc, float alpha, const float *a,
+                                    const float *b, float beta, float *c,
+                                    int64_t ldc);
+GSQ_HIDDEN void gsq__sgemm_avx512_14x32(int64_t kc, float alpha, const float *a,
+                                        const float *b, float beta, float *c,
+                                        int64_t ldc);
+GSQ_HIDDEN void gsq__sgemm_avx512_14x16(int64_t kc, float alpha, const float *a,
+                                        const float *b, float beta, float *c,
+                                        int64_t ldc);
+GSQ_HIDDEN void gsq__sgemm_pack_generic(int64_t kc, const float *src, int64_t ld,
+                                        int rows, int width, float *dst);
+GSQ_HIDDEN void gsq__sgemm_pack_avx2(int64_t kc, const float *src, int64_t ld,
+                                     int rows, int width, float *dst);
+GSQ_HIDDEN void gsq__sgemm_pack_avx512(int64_t kc, const float *src, int64_t ld,
+                                       int rows, int width, float *dst);
+
+/* Blocking of one ISA. mr x nr: the kernel's register tile. kc: the depth
+ * of a block, so that an mr x kc packed A micro-panel stays in L1 while B
+ * micro-panels stream past it. mc: the rows of A a thread packs at once (a
+ * multiple of mr; small, so the block stays in L2 next to the B block).
+ * nc: the width of the shared kc x nc packed B block, sized to stay in L2 (a
+ * multiple of nr). Chosen by measurement on an AVX-512 Xeon (48 KiB L1d,
+ * 1.25 MiB L2); the A and B blocks also fit a 1 MiB L2. */
+typedef struct gsq__sgemm_tiles {
+    const char *kernel_name;
+    gsq__sgemm_kernel_fn kernel, half_kernel;
+    gsq__sgemm_pack_fn pack;
+    int mr, nr, kc, mc, nc;
+} gsq__sgemm_tiles;
+
+/* The largest mr * nr in the table (edge tiles go through a stack buffer). */
+#define GSQ_SGEMM_MAX_TILE (14 * 32)
+
+/* The tile table, indexed by gsq_isa_t: name, kernel, half kernel, packer,
+ * then mr, nr, kc, mc, nc. */
+__attribute__((unused)) static const gsq__sgemm_tiles
+    gsq__sgemm_tile_table[GSQ_ISA_COUNT] = {
+        [GSQ_ISA_GENERIC] = {"sgemm_generic_4x8", gsq__sgemm_generic_4x8,
+                             gsq__sgemm_generic_4x4, gsq__sgemm_pack_generic,
+                             /* mr nr  kc  mc   nc */ 4, 8, 256, 224, 768},
+        [GSQ_ISA_AVX2] = {"sgemm_avx2_6x16", gsq__sgemm_avx2_6x16,
+                          gsq__sgemm_avx2_6x8, gsq__sgemm_pack_avx2,
+                          /* mr nr  kc  mc   nc */ 6, 16, 256, 216, 768},
+        [GSQ_ISA_AVX512] = {"sgemm_avx512_14x32", gsq__sgemm_avx512_14x32,
+                            gsq__sgemm_avx512_14x16, gsq__sgemm_pack_avx512,
+                            /* mr nr  kc  mc   nc */ 14, 32, 256, 224, 768},
+};
+
+#endif

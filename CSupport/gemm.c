@@ -1,0 +1,281 @@
+/* SGEMM, C := alpha * op(A) * op(B) + beta * C, packed and register-blocked
+ * as in BLIS, with the cache roles chosen for a broadcast-A kernel:
+ *
+ *   for jc over n, step nc:
+ *     for pc over k, step kc:
+ *       pack op(B)[pc.., jc..] (kc x nc) into nr-column micro-panels: the
+ *         shared B block, sized for L2 (all threads pack, then a barrier)
+ *       for ic over this thread's rows, step mc:
+ *         pack op(A)[ic.., pc..] (mc x kc) into mr-row micro-panels (private)
+ *         for each A micro-panel (in L1):
+ *           for each nr-column panel of this thread's columns:
+ *             microkernel: one mr x nr tile of C, streaming B from L2
+ *       barrier before the B block is replaced
+ *
+ * Packing zero-pads the edges, so one microkernel computes every tile (its
+ * half-width variant when at most nr/2 columns are left); a partial tile goes
+ * through a stack buffer. Transposing packs (A untransposed, B transposed)
+ * use the ISA's packer. Tiles sit at fixed multiples of mr and nr, each is
+ * owned by one thread, and each element is summed in a fixed order (p
+ * ascending within a kc block, kc blocks in order): the result is bitwise the
+ * same for every thread count. K is never split.
+ */
+#include "internal.h"
+#include "arch/gemm-kernels.h"
+
+#include <string.h>
+
+static const char *const FN = "gsq_sgemm";
+
+/* ---- generic microkernels and packer -------------------------------------- */
+
+/* GCC/Clang vector extension: portable, and SSE on baseline x86-64. */
+typedef float gsq__v4f __attribute__((vector_size(16)));
+
+static gsq__v4f load4(const float *p) {
+    gsq__v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* A 4 x (4 * nv) tile, nv = 1 or 2: up to eight 4-wide accumulators, which
+ * fit the 16 SSE registers. */
+static inline __attribute__((always_inline)) void
+generic_kernel(int nv, int64_t kc, float alpha, const float *a, const float *b,
+               float beta, float *c, int64_t ldc) {
+    enum { MR = 4, NR = 8 };
+    gsq__v4f acc[MR][2] = {{{0}}};
+    for (int64_t p = 0; p < kc; p++, a += MR, b += NR) {
+        gsq__v4f bv[2];
+        for (int v = 0; v < nv; v++) bv[v] = load4(b + 4 * v);
+        for (int i = 0; i < MR; i++)
+            for (int v = 0; v < nv; v++) acc[i][v] += a[i] * bv[v];
+    }
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < 4 * nv; j++) {
+            const float t = alpha * acc[i][j / 4][j % 4];
+            c[i * ldc + j] = beta == 0 ? t : t + beta * c[i * ldc + j];
+        }
+}
+
+void gsq__sgemm_generic_4x8(int64_t kc, float alpha, const float *a,
+                            const float *b, float beta, float *c, int64_t ldc) {
+    generic_kernel(2, kc, alpha, a, b, beta, c, ldc);
+}
+
+void gsq__sgemm_generic_4x4(int64_t kc, float alpha, const float *a,
+                            const float *b, float beta, float *c, int64_t ldc) {
+    generic_kernel(1, kc, alpha, a, b, beta, c, ldc);
+}
+
+void gsq__sgemm_pack_generic(int64_t kc, const float *src, int64_t ld, int rows,
+                             int width, float *dst) {
+    for (int i = 0; i < rows; i++)
+        for (int64_t p = 0; p < kc; p++) dst[p * width + i] = src[i * ld + p];
+    for (int i = rows; i < width; i++)
+        for (int64_t p = 0; p < kc; p++) dst[p * width + i] = 0;
+}
+
+/* ---- packing ------------------------------------------------------------ */
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+typedef struct sgemm_job {
+    const gsq__sgemm_tiles *tiles;
+    bool trans_a, trans_b;
+    int64_t m, n, k, lda, ldb, ldc;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+    float *packed_b;   /* kc x nc block of op(B), shared */
+    float *packed_a;   /* one mc x kc block of op(A) per thread, a_stride apart */
+    int64_t a_stride;
+    int threads_used;  /* the team size granted, for the verbose log */
+} sgemm_job;
+
+/* `cols` floats of src, then zeros up to `width`: one p-row of a panel. */
+static void copy_padded(const float *src, int cols, int width, float *dst) {
+    for (int c = 0; c < cols; c++) dst[c] = src[c];
+    for (int c = cols; c < width; c++) dst[c] = 0;
+}
+
+/* op(A)[i0 .. i0+rows, p0 .. p0+kc) as mr-row micro-panels: element (i, p)
+ * of panel x at dst[x*mr*kc + p*mr + i]; rows past `rows` are zero. */
+static void pack_a(const sgemm_job *j, int64_t i0, int64_t rows, int64_t p0,
+                   int64_t kc, float *dst) {
+    const int mr = j->tiles->mr;
+    if (!j->trans_a) { /* A is m x k: a transpose per panel */
+        for (int64_t x = 0; x < rows; x += mr, dst += mr * kc)
+            j->tiles->pack(kc, j->a + (i0 + x) * j->lda + p0, j->lda,
+                           (int)min64(mr, rows - x), mr, dst);
+        return;
+    }
+    for (int64_t p = 0; p < kc; p++) { /* A is k x m: each row read once, in order */
+        const float *src = j->a + (p0 + p) * j->lda + i0;
+        for (int64_t x = 0; x < rows; x += mr)
+            copy_padded(src + x, (int)min64(mr, rows - x), mr, dst + x * kc + p * mr);
+    }
+}
+
+/* Panels [q0, q1) of op(B)[p0.., j0..] (kc x nc) as nr-column micro-panels:
+ * element (p, j) of panel q at dst[q*nr*kc + p*nr + j]; columns past nc are
+ * 0. */
+static void pack_b(const sgemm_job *j, int64_t j0, int64_t nc, int64_t p0,
+                   int64_t kc, int64_t q0, int64_t q1, float *dst) {
+    const int nr = j->tiles->nr;
+    if (j->trans_b) { /* B is n x k: a transpose */
+        for (int64_t q = q0; q < q1; q++)
+            j->tiles->pack(kc, j->b + (j0 + q * nr) * j->ldb + p0, j->ldb,
+                           (int)(min64((q + 1) * nr, nc) - q * nr), nr, dst + q * nr * kc);
+        return;
+    }
+    for (int64_t p = 0; p < kc; p++) { /* B is k x n: each row read once, in order */
+        const float *src = j->b + (p0 + p) * j->ldb + j0;
+        for (int64_t q = q0; q < q1; q++)
+            copy_padded(src + q * nr, (int)(min64((q + 1) * nr, nc) - q * nr), nr,
+                        dst + q * nr * kc + p * nr);
+    }
+}
+
+/* ---- blocked product ---------------------------------------------------- */
+
+/* One tile of C at (i, jcol) with mr_eff x nr_eff valid elements. */
+static void tile(const sgemm_job *j, int64_t kc, const float *ap,
+                 const float *bp, float beta, int64_t i, int64_t jcol) {
+    const gsq__sgemm_tiles *t = j->tiles;
+    const int64_t ldc = j->ldc;
+    float *c = j->c + i * ldc + jcol;
+    const int mr_eff = j->m - i < t->mr ? (int)(j->m - i) : t->mr;
+    const int nr_eff = j->n - jcol < t->nr ? (int)(j->n - jcol) : t->nr;
+    if (mr_eff == t->mr && nr_eff == t->nr) {
+        t->kernel(kc, j->alpha, ap, bp, beta, c, ldc);
+        return;
+    }
+    float tmp[GSQ_SGEMM_MAX_TILE] __attribute__((aligned(64)));
+    gsq__sgemm_kernel_fn kernel = nr_eff <= t->nr / 2 ? t->half_kernel : t->kernel;
+    kernel(kc, j->alpha, ap, bp, 0.0f, tmp, t->nr);
+    for (int r = 0; r < mr_eff; r++)
+        for (int s = 0; s < nr_eff; s++) {
+            float v = tmp[r * t->nr + s];
+            c[r * ldc + s] = beta == 0 ? v : v + beta * c[r * ldc + s];
+        }
+}
+
+/* Threads form a ways_m x ways_n grid over the tiles: rows split in whole
+ * mr panels and, only when there are fewer row panels than threads, columns
+ * in whole nr panels. Every thread helps pack each B block. */
+static void sgemm_task(void *ctx, int tid, int nth) {
+    sgemm_job *j = ctx;
+    const gsq__sgemm_tiles *t = j->tiles;
+    if (tid == 0) j->threads_used = nth;
+    const int64_t m_panels = ceil_div(j->m, t->mr);
+    const int ways_m = (int)min64(nth, m_panels), ways_n = nth / ways_m;
+    const int tm = tid % ways_m, tn = tid / ways_m;
+    int64_t r0, r1;
+    gsq__split(m_panels, tm, ways_m, &r0, &r1);
+    const int64_t row0 = r0 * t->mr, row1 = min64(r1 * t->mr, j->m);
+    float *packed_a = j->packed_a + tid * j->a_stride;
+    bool first = true;
+
+    for (int64_t jc = 0; jc < j->n; jc += t->nc) {
+        const int64_t nc = min64(t->nc, j->n - jc), n_panels = ceil_div(nc, t->nr);
+        int64_t q0, q1, lo, hi;
+        gsq__split(n_panels, tn, ways_n, &q0, &q1);
+        for (int64_t pc = 0; pc < j->k; pc += t->kc) {
+            const int64_t kc = min64(t->kc, j->k - pc);
+            const float beta = pc == 0 ? j->beta : 1.0f;
+            if (!first) gsq__barrier(); /* all are done with the old B block */
+            first = false;
+            gsq__split(n_panels, tid, nth, &lo, &hi);
+            pack_b(j, jc, nc, pc, kc, lo, hi, j->packed_b);
+            gsq__barrier();
+            if (tn >= ways_n) continue;
+            for (int64_t i = row0; i < row1; i += t->mc) {
+                const int64_t rows = min64(t->mc, row1 - i);
+                pack_a(j, i, rows, pc, kc, packed_a);
+                for (int64_t x = 0; x < rows; x += t->mr)
+                    for (int64_t q = q0; q < q1; q++)
+                        tile(j, kc, packed_a + x * kc, j->packed_b + q * t->nr * kc,
+                             beta, i + x, jc + q * t->nr);
+            }
+        }
+    }
+}
+
+/* ---- C := beta * C (k == 0 or alpha == 0) ------------------------------- */
+
+static void scale_task(void *ctx, int tid, int nth) {
+    sgemm_job *j = ctx;
+    if (tid == 0) j->threads_used = nth;
+    int64_t lo, hi;
+    gsq__split(j->m, tid, nth, &lo, &hi);
+    for (int64_t i = lo; i < hi; i++) {
+        float *c = j->c + i * j->ldc;
+        if (j->beta == 0)
+            memset(c, 0, j->n * sizeof(float));
+        else
+            for (int64_t s = 0; s < j->n; s++) c[s] *= j->beta;
+    }
+}
+
+/* ---- entry point -------------------------------------------------------- */
+
+static gsq_status_t check_trans(const char *name, gsq_transpose_t t) {
+    if (t == GSQ_NO_TRANS || t == GSQ_TRANS) return GSQ_SUCCESS;
+    return gsq__fail(GSQ_ERR_INVALID_ARGUMENT,
+                     "%s: %s = %d is not GSQ_NO_TRANS or GSQ_TRANS", FN, name,
+                     (int)t);
+}
+
+gsq_status_t gsq_sgemm(gsq_transpose_t transa, gsq_transpose_t transb,
+                       int64_t m, int64_t n, int64_t k, float alpha,
+                       const float *a, int64_t lda, const float *b,
+                       int64_t ldb, float beta, float *c, int64_t ldc) {
+    GSQ_TRY(check_trans("transa", transa));
+    GSQ_TRY(check_trans("transb", transb));
+    GSQ_TRY(gsq__check_size(FN, "m", m));
+    GSQ_TRY(gsq__check_size(FN, "n", n));
+    GSQ_TRY(gsq__check_size(FN, "k", k));
+    const bool ta = transa == GSQ_TRANS, tb = transb == GSQ_TRANS;
+    GSQ_TRY(gsq__check_matrix(FN, "A", a, ta ? k : m, ta ? m : k, lda));
+    GSQ_TRY(gsq__check_matrix(FN, "B", b, tb ? n : k, tb ? k : n, ldb));
+    GSQ_TRY(gsq__check_matrix(FN, "C", c, m, n, ldc));
+
+    const double t0 = gsq__now_ms();
+    const gsq_isa_t isa = gsq__isa();
+    const gsq__sgemm_tiles *t = &gsq__sgemm_tile_table[isa];
+    sgemm_job j = {t, ta, tb, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c,
+                   NULL, NULL, 0, 1};
+    const int64_t tiles = ceil_div(m, t->mr) * ceil_div(n, t->nr);
+    const int nth = (int)min64(gsq__num_threads(), tiles > 0 ? tiles : 1);
+
+    if (m == 0 || n == 0 || k == 0 || alpha == 0) { /* no product */
+        if (m > 0 && n > 0 && beta != 1)
+            gsq__parallel(scale_task, &j, (int)min64(nth, m));
+        gsq__log_kernel("sgemm_scale", isa, j.threads_used, t0,
+                        "m=%lld n=%lld k=%lld", (long long)m, (long long)n,
+                        (long long)k);
+        return GSQ_SUCCESS;
+    }
+
+    /* Scratch: the shared B block, then one A block per thread, all
+     * 64-byte aligned (nr * kc is a multiple of 16 floats for the SIMD
+     * kernels, which load B with aligned loads). */
+    const int64_t kc = min64(t->kc, k);
+    const int64_t b_floats = ceil_div(kc * ceil_div(min64(t->nc, n), t->nr) * t->nr, 16) * 16;
+    j.a_stride = ceil_div(kc * ceil_div(min64(t->mc, m), t->mr) * t->mr, 16) * 16;
+    const size_t bytes = (size_t)(b_floats + nth * j.a_stride) * sizeof(float);
+    float *scratch = gsq__scratch(bytes);
+    if (!scratch)
+        return gsq__fail(GSQ_ERR_OUT_OF_MEMORY,
+                         "%s: cannot allocate %zu bytes of packing space", FN, bytes);
+    j.packed_b = scratch;
+    j.packed_a = scratch + b_floats;
+
+    gsq__parallel(sgemm_task, &j, nth);
+    gsq__log_kernel(t->kernel_name, isa, j.threads_used, t0,
+                    "m=%lld n=%lld k=%lld op=%c%c", (long long)m, (long long)n,
+                    (long long)k, ta ? 'T' : 'N', tb ? 'T' : 'N');
+    return GSQ_SUCCESS;
+}

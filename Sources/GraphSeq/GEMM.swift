@@ -1,0 +1,58 @@
+internal import CGraphSeq
+
+/// General matrix multiply on rank-2 tensors, the BLAS contract:
+/// `c = alpha * op(a) * op(b) + beta * c`, where `op(x)` is `x` or its
+/// transpose.
+///
+/// `op(a)` must be m x k, `op(b)` k x n and `c` m x n. With `beta == 0`, `c`
+/// is only written (NaN or garbage in it is ignored); with `alpha == 0` the
+/// product is skipped. `c` must be a tensor of its own (not `a` or `b`).
+/// Results are bitwise identical for every thread count.
+///
+/// ```swift
+/// let x = Tensor.uniform([32, 64], seed: 1)      // batch x in
+/// let w = Tensor.uniform([128, 64], seed: 2)     // out x in
+/// let y = Tensor.zeros([32, 128])
+/// try gemm(x, w, into: y, transposeB: true)      // y = x w^T
+/// try gemm(x, w, into: y, transposeB: true, beta: 1)  // y += x w^T
+/// ```
+public func gemm(_ a: Tensor, _ b: Tensor, into c: Tensor,
+                 transposeA: Bool = false, transposeB: Bool = false,
+                 alpha: Float = 1, beta: Float = 0) throws(GraphSeqError) {
+    try require(a.rank == 2 && b.rank == 2 && c.rank == 2,
+                "gemm: a, b and c must have rank 2, got shapes \(a.shape), \(b.shape), \(c.shape)")
+    let (m, k) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
+    let (kb, n) = transposeB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
+    try require(k == kb, "gemm: op(a) is \(m) x \(k) but op(b) is \(kb) x \(n)")
+    try require(c.shape == [m, n], "gemm: c has shape \(c.shape), expected [\(m), \(n)]")
+    try require(c !== a && c !== b, "gemm: c must not be the same tensor as a or b")
+    let status = a.withUnsafeBufferPointer { pa in
+        b.withUnsafeBufferPointer { pb in
+            c.withUnsafeMutableBufferPointer { pc in
+                gsq_sgemm(transposeA ? GSQ_TRANS : GSQ_NO_TRANS,
+                          transposeB ? GSQ_TRANS : GSQ_NO_TRANS,
+                          Int64(m), Int64(n), Int64(k), alpha,
+                          pa.baseAddress, Int64(max(a.shape[1], 1)),
+                          pb.baseAddress, Int64(max(b.shape[1], 1)),
+                          beta, pc.baseAddress, Int64(max(n, 1)))
+            }
+        }
+    }
+    try check(status)
+}
+
+/// The matrix product `a * b` of an m x k and a k x n tensor, as a new m x n
+/// tensor.
+///
+/// ```swift
+/// let a = try Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])
+/// let b = try Tensor(shape: [3, 1], values: [1, 0, -1])
+/// let c = try matmul(a, b)                      // [[-2], [-2]]
+/// ```
+public func matmul(_ a: Tensor, _ b: Tensor) throws(GraphSeqError) -> Tensor {
+    try require(a.rank == 2 && b.rank == 2,
+                "matmul: a and b must have rank 2, got shapes \(a.shape), \(b.shape)")
+    let c = Tensor(shape: [a.shape[0], b.shape[1]])
+    try gemm(a, b, into: c)
+    return c
+}
