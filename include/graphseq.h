@@ -278,8 +278,11 @@ GSQ_API gsq_status_t gsq_cheb_basis(gsq_graph_t lhat, int64_t K, int64_t nfeat,
                                     int64_t ldb);
 /**
  * Adjoint of gsq_cheb_basis: given G_k = dLoss/dT_k in dbasis (same layout),
- *     dX := sum_k T_k(L)^T-chain applied to G_k  +  beta * dX,
- * i.e. the gradient of the loss w.r.t. X. dbasis is used as scratch and is
+ *     dX := sum_k T_k(L)^T G_k  +  beta * dX,
+ * the gradient of the loss w.r.t. X (T_k(L) is the Chebyshev polynomial of
+ * the operator, T_k X the k-th term), computed by running the recursion
+ * backwards: G_{k-1} += 2 L^T G_k, G_{k-2} -= G_k for k = K-1..2, then
+ * G_0 += L^T G_1. dbasis is used as scratch and is
  * overwritten. dX is n x nfeat (lddx >= nfeat); with beta == 0 it is not read.
  * L^T is the graph's cached transpose (none for a symmetric L).
  */
