@@ -253,9 +253,9 @@ gsq_status_t gsq_sgemm(gsq_transpose_t transa, gsq_transpose_t transb,
     if (m == 0 || n == 0 || k == 0 || alpha == 0) { /* no product */
         if (m > 0 && n > 0 && beta != 1)
             gsq__parallel(scale_task, &j, (int)min64(nth, m));
-        gsq__log_kernel("sgemm_scale", isa, j.threads_used, t0,
-                        "m=%lld n=%lld k=%lld", (long long)m, (long long)n,
-                        (long long)k);
+        gsq__log_kernel(FN, isa, j.threads_used, t0,
+                        "kernel=scale m=%lld n=%lld k=%lld", (long long)m,
+                        (long long)n, (long long)k);
         return GSQ_SUCCESS;
     }
 
@@ -274,8 +274,9 @@ gsq_status_t gsq_sgemm(gsq_transpose_t transa, gsq_transpose_t transb,
     j.packed_a = scratch + b_floats;
 
     gsq__parallel(sgemm_task, &j, nth);
-    gsq__log_kernel(t->kernel_name, isa, j.threads_used, t0,
-                    "m=%lld n=%lld k=%lld op=%c%c", (long long)m, (long long)n,
-                    (long long)k, ta ? 'T' : 'N', tb ? 'T' : 'N');
+    gsq__log_kernel(FN, isa, j.threads_used, t0,
+                    "kernel=%s m=%lld n=%lld k=%lld op=%c%c", t->kernel_name,
+                    (long long)m, (long long)n, (long long)k, ta ? 'T' : 'N',
+                    tb ? 'T' : 'N');
     return GSQ_SUCCESS;
 }

@@ -143,7 +143,7 @@ gsq_status_t gsq_lstm_cell_forward(int64_t batch, int64_t hidden, uint32_t flags
     const struct gsq__lstm_fwd a = {batch, hidden, flags, gates, bias, peephole,
                                     c_prev, c, h};
     const int nth = run_cells(cell_kernels[isa]->lstm_fwd, &a, batch, hidden);
-    gsq__log_kernel("lstm_cell_forward", isa, nth, t0, "batch=%lld hidden=%lld flags=%u",
+    gsq__log_kernel(fn, isa, nth, t0, "batch=%lld hidden=%lld flags=%u",
                     (long long)batch, (long long)hidden, flags);
     return GSQ_SUCCESS;
 }
@@ -165,7 +165,7 @@ gsq_status_t gsq_lstm_cell_backward(int64_t batch, int64_t hidden, uint32_t flag
     const struct gsq__lstm_bwd a = {batch, hidden, flags, gates, peephole, c_prev, c,
                                     dh, dc, dgates, dc_prev, dpeephole, dbias};
     const int nth = run_cells(cell_kernels[isa]->lstm_bwd, &a, batch, hidden);
-    gsq__log_kernel("lstm_cell_backward", isa, nth, t0, "batch=%lld hidden=%lld flags=%u",
+    gsq__log_kernel(fn, isa, nth, t0, "batch=%lld hidden=%lld flags=%u",
                     (long long)batch, (long long)hidden, flags);
     return GSQ_SUCCESS;
 }
@@ -185,7 +185,7 @@ gsq_status_t gsq_gru_cell_forward(int64_t batch, int64_t hidden, float *gx, floa
     const gsq_isa_t isa = gsq__isa();
     const struct gsq__gru_fwd a = {batch, hidden, gx, gh, b_ih, b_hh, h_prev, h};
     const int nth = run_cells(cell_kernels[isa]->gru_fwd, &a, batch, hidden);
-    LOG_CELL("gru_cell_forward", isa, nth, t0, batch, hidden);
+    LOG_CELL(fn, isa, nth, t0, batch, hidden);
     return GSQ_SUCCESS;
 }
 
@@ -206,7 +206,7 @@ gsq_status_t gsq_gru_cell_backward(int64_t batch, int64_t hidden, const float *g
     const struct gsq__gru_bwd a = {batch, hidden, gx, gh, h_prev, dh,
                                    dgx, dgh, dh_prev, db_ih, db_hh};
     const int nth = run_cells(cell_kernels[isa]->gru_bwd, &a, batch, hidden);
-    LOG_CELL("gru_cell_backward", isa, nth, t0, batch, hidden);
+    LOG_CELL(fn, isa, nth, t0, batch, hidden);
     return GSQ_SUCCESS;
 }
 
@@ -225,7 +225,7 @@ static gsq_status_t gru_rb_forward(const char *fn, const char *out_name, gsq_isa
     const double t0 = gsq__now_ms();
     const struct gsq__gru_rb_fwd a = {batch, hidden, gates, bias, h_prev, out};
     const int nth = run_cells(kernel, &a, batch, hidden);
-    LOG_CELL(fn + 4, isa, nth, t0, batch, hidden); /* the name without "gsq_" */
+    LOG_CELL(fn, isa, nth, t0, batch, hidden);
     return GSQ_SUCCESS;
 }
 
@@ -262,7 +262,7 @@ static gsq_status_t gru_rb_backward(const char *fn, const char *dout_name,
     const struct gsq__gru_rb_bwd a = {batch, hidden, gates, h_prev, dout,
                                       dgates, dh_prev, dbias};
     const int nth = run_cells(kernel, &a, batch, hidden);
-    LOG_CELL(fn + 4, isa, nth, t0, batch, hidden);
+    LOG_CELL(fn, isa, nth, t0, batch, hidden);
     return GSQ_SUCCESS;
 }
 
@@ -300,7 +300,7 @@ gsq_status_t gsq_rnn_cell_forward(int64_t batch, int64_t hidden, gsq_activation_
     const gsq_isa_t isa = gsq__isa();
     const struct gsq__rnn_fwd a = {batch, hidden, act, pre, bias, h};
     const int nth = run_cells(cell_kernels[isa]->rnn_fwd, &a, batch, hidden);
-    LOG_CELL("rnn_cell_forward", isa, nth, t0, batch, hidden);
+    LOG_CELL(fn, isa, nth, t0, batch, hidden);
     return GSQ_SUCCESS;
 }
 
@@ -318,6 +318,6 @@ gsq_status_t gsq_rnn_cell_backward(int64_t batch, int64_t hidden, gsq_activation
     const gsq_isa_t isa = gsq__isa();
     const struct gsq__rnn_bwd a = {batch, hidden, act, h, dh, dpre, dbias};
     const int nth = run_cells(cell_kernels[isa]->rnn_bwd, &a, batch, hidden);
-    LOG_CELL("rnn_cell_backward", isa, nth, t0, batch, hidden);
+    LOG_CELL(fn, isa, nth, t0, batch, hidden);
     return GSQ_SUCCESS;
 }
