@@ -74,8 +74,8 @@ final class RuntimeTests: XCTestCase {
         let lines = r.err.split(separator: "\n").filter { $0.hasPrefix("graphseq: ") }
         XCTAssertFalse(lines.isEmpty, "verbose mode printed nothing: \(r.err)")
         for line in lines {
-            XCTAssertTrue(line.contains("isa=") && line.contains("threads=") && line.contains(" ms"),
-                          String(line))
+            XCTAssertTrue(line.hasPrefix("graphseq: gsq_") && line.contains(" isa=avx2 ")
+                          && line.contains(" threads=") && line.contains(" ms"), String(line))
         }
     }
 }
