@@ -246,11 +246,13 @@ final class GraphTests: XCTestCase {
         XCTAssertEqual(gsq_graph_shape(nil, &nrows, nil, nil), GSQ_ERR_INVALID_ARGUMENT)
         XCTAssertEqual(nrows, -7)
         XCTAssertEqual(gsq_graph_is_symmetric(nil, nil), GSQ_ERR_INVALID_ARGUMENT)
+        var rowPtr: UnsafePointer<Int64>? = nil
+        XCTAssertEqual(gsq_graph_csr(nil, &rowPtr, nil, nil), GSQ_ERR_INVALID_ARGUMENT)
+        XCTAssertNil(rowPtr)
         var l: Float = -3
         XCTAssertEqual(gsq_graph_lambda_max(nil, &l), GSQ_ERR_INVALID_ARGUMENT)
         XCTAssertEqual(l, -3)
         gsq_graph_destroy(nil)
-        _ = sq   // the C-level checks below need a live handle
         try withHandle(sq) { h in
             assertFails(GSQ_ERR_INVALID_ARGUMENT, "bad norm") { gsq_graph_laplacian($0, h, gsq_laplacian_t(7)) }
             assertFails(GSQ_ERR_INVALID_ARGUMENT, "NaN lambda") {
