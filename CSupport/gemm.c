@@ -9,7 +9,8 @@
  *         pack op(A)[ic.., pc..] (mc x kc) into mr-row micro-panels (private)
  *         for each A micro-panel (in L1):
  *           for each nr-column panel of this thread's columns:
- *             microkernel: one mr x nr tile of C, streaming B from L2
+ *             microkernel: one mr x nr tile of C, streaming B from L2,
+ *               prefetching a share of the next A block's source into L2
  *       barrier before the B block is replaced
  *
  * Packing zero-pads the edges, so one microkernel computes every tile (its
@@ -59,12 +60,16 @@ generic_kernel(int nv, int64_t kc, float alpha, const float *a, const float *b,
 }
 
 void gsq__sgemm_generic_4x8(int64_t kc, float alpha, const float *a,
-                            const float *b, float beta, float *c, int64_t ldc) {
+                            const float *b, float beta, float *c, int64_t ldc,
+                            const char *const *prefetch, int n_prefetch) {
+    (void)prefetch, (void)n_prefetch;
     generic_kernel(2, kc, alpha, a, b, beta, c, ldc);
 }
 
 void gsq__sgemm_generic_4x4(int64_t kc, float alpha, const float *a,
-                            const float *b, float beta, float *c, int64_t ldc) {
+                            const float *b, float beta, float *c, int64_t ldc,
+                            const char *const *prefetch, int n_prefetch) {
+    (void)prefetch, (void)n_prefetch;
     generic_kernel(1, kc, alpha, a, b, beta, c, ldc);
 }
 
@@ -138,23 +143,81 @@ static void pack_b(const sgemm_job *j, int64_t j0, int64_t nc, int64_t p0,
     }
 }
 
+/* ---- prefetching the next A block --------------------------------------- */
+
+/* The cache lines of the source of one op(A) block, rows x row_bytes bytes
+ * ld apart, handed out in order a few per tile, so the block is in L2 when
+ * it is packed instead of stalling the packer on L3 or memory. */
+typedef struct line_walk {
+    const char *base;
+    int64_t ld, rows, row_bytes;
+    int64_t row;      /* the row being walked; rows when done */
+    const char *next; /* its next line */
+} line_walk;
+
+enum { MAX_PREFETCH = 128 }; /* lines per tile */
+
+static void walk_block(const sgemm_job *j, int64_t i0, int64_t rows, int64_t p0,
+                       int64_t kc, line_walk *w) {
+    const float *src = j->trans_a ? j->a + p0 * j->lda + i0 : j->a + i0 * j->lda + p0;
+    *w = (line_walk){(const char *)src, j->lda * (int64_t)sizeof(float),
+                     j->trans_a ? kc : rows,
+                     (j->trans_a ? rows : kc) * (int64_t)sizeof(float), 0,
+                     (const char *)((uintptr_t)src & ~(uintptr_t)63)};
+}
+
+static int take_lines(line_walk *w, int max, const char **out) {
+    int n = 0;
+    while (n < max && w->row < w->rows) {
+        const char *end = w->base + w->row * w->ld + w->row_bytes;
+        for (; n < max && w->next < end; w->next += 64) out[n++] = w->next;
+        if (w->next >= end && ++w->row < w->rows)
+            w->next = (const char *)((uintptr_t)(w->base + w->row * w->ld) & ~(uintptr_t)63);
+    }
+    return n;
+}
+
+/* The A block a thread packs after block (jc, pc, i) of its rows
+ * [row0, row1): its lines go to `next`, a share of them to each of the
+ * `tiles` tiles of the current block. Returns that share (0: no
+ * prefetching). */
+static int plan_prefetch(const sgemm_job *j, int64_t jc, int64_t pc, int64_t kc,
+                         int64_t i, int64_t rows, int64_t row0, int64_t row1,
+                         int64_t tiles, line_walk *next) {
+    const gsq__sgemm_tiles *t = j->tiles;
+    *next = (line_walk){.rows = 0};
+    const bool more_i = i + rows < row1, more_p = pc + kc < j->k;
+    if (!t->prefetch_a || tiles == 0 || !(more_i || more_p || jc + t->nc < j->n))
+        return 0;
+    const int64_t i2 = more_i ? i + rows : row0;
+    const int64_t pc2 = more_i ? pc : more_p ? pc + kc : 0;
+    walk_block(j, i2, min64(t->mc, row1 - i2), pc2, min64(t->kc, j->k - pc2), next);
+    const int64_t lines = next->rows * (next->row_bytes / 64 + 2);
+    return (int)min64(min64(ceil_div(lines, tiles), kc / GSQ_SGEMM_PREFETCH_STEP),
+                      MAX_PREFETCH);
+}
+
 /* ---- blocked product ---------------------------------------------------- */
 
-/* One tile of C at (i, jcol) with mr_eff x nr_eff valid elements. */
+/* One tile of C at (i, jcol) with mr_eff x nr_eff valid elements; the kernel
+ * also prefetches up to n_pf lines of `pf`. */
 static void tile(const sgemm_job *j, int64_t kc, const float *ap,
-                 const float *bp, float beta, int64_t i, int64_t jcol) {
+                 const float *bp, float beta, int64_t i, int64_t jcol,
+                 line_walk *pf, int n_pf) {
+    const char *lines[MAX_PREFETCH];
+    n_pf = n_pf > 0 ? take_lines(pf, n_pf, lines) : 0;
     const gsq__sgemm_tiles *t = j->tiles;
     const int64_t ldc = j->ldc;
     float *c = j->c + i * ldc + jcol;
     const int mr_eff = j->m - i < t->mr ? (int)(j->m - i) : t->mr;
     const int nr_eff = j->n - jcol < t->nr ? (int)(j->n - jcol) : t->nr;
     if (mr_eff == t->mr && nr_eff == t->nr) {
-        t->kernel(kc, j->alpha, ap, bp, beta, c, ldc);
+        t->kernel(kc, j->alpha, ap, bp, beta, c, ldc, lines, n_pf);
         return;
     }
     float tmp[GSQ_SGEMM_MAX_TILE] __attribute__((aligned(64)));
     gsq__sgemm_kernel_fn kernel = nr_eff <= t->nr / 2 ? t->half_kernel : t->kernel;
-    kernel(kc, j->alpha, ap, bp, 0.0f, tmp, t->nr);
+    kernel(kc, j->alpha, ap, bp, 0.0f, tmp, t->nr, lines, n_pf);
     for (int r = 0; r < mr_eff; r++)
         for (int s = 0; s < nr_eff; s++) {
             float v = tmp[r * t->nr + s];
@@ -194,10 +257,13 @@ static void sgemm_task(void *ctx, int tid, int nth) {
             for (int64_t i = row0; i < row1; i += t->mc) {
                 const int64_t rows = min64(t->mc, row1 - i);
                 pack_a(j, i, rows, pc, kc, packed_a);
+                line_walk next;
+                const int n_pf = plan_prefetch(j, jc, pc, kc, i, rows, row0, row1,
+                                               ceil_div(rows, t->mr) * (q1 - q0), &next);
                 for (int64_t x = 0; x < rows; x += t->mr)
                     for (int64_t q = q0; q < q1; q++)
                         tile(j, kc, packed_a + x * kc, j->packed_b + q * t->nr * kc,
-                             beta, i + x, jc + q * t->nr);
+                             beta, i + x, jc + q * t->nr, &next, n_pf);
             }
         }
     }

@@ -48,13 +48,17 @@ kernel(int nv, int64_t kc, float alpha, const float *a, const float *b,
 
 TARGET void gsq__sgemm_avx2_6x16(int64_t kc, float alpha, const float *a,
                                  const float *b, float beta, float *c,
-                                 int64_t ldc) {
+                                 int64_t ldc, const char *const *prefetch,
+                                 int n_prefetch) {
+    (void)prefetch, (void)n_prefetch; /* no measured gain here */
     kernel(2, kc, alpha, a, b, beta, c, ldc);
 }
 
 TARGET void gsq__sgemm_avx2_6x8(int64_t kc, float alpha, const float *a,
                                 const float *b, float beta, float *c,
-                                int64_t ldc) {
+                                int64_t ldc, const char *const *prefetch,
+                                int n_prefetch) {
+    (void)prefetch, (void)n_prefetch; /* no measured gain here */
     kernel(1, kc, alpha, a, b, beta, c, ldc);
 }
 

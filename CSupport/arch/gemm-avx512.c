@@ -10,11 +10,25 @@
 
 enum { MR = 14, NR = 32 };
 
+/* One k step: acc[i][v] += a[i] * b[16v .. 16v+16). */
+static inline __attribute__((always_inline)) TARGET void
+step(int nv, __m512 acc[MR][2], const float *a, const float *b) {
+    __m512 bv[2];
+    for (int v = 0; v < nv; v++) bv[v] = _mm512_load_ps(b + 16 * v);
+#pragma unroll
+    for (int i = 0; i < MR; i++) {
+        const __m512 ai = _mm512_set1_ps(a[i]);
+        for (int v = 0; v < nv; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+    }
+}
+
 /* The kernel body for a 14 x (16 * nv) tile of a packed B panel NR wide;
  * nv = 1 serves tiles with at most 16 valid columns at half the cost. */
 static inline __attribute__((always_inline)) TARGET void
 kernel(int nv, int64_t kc, float alpha, const float *a, const float *b,
-       float beta, float *c, int64_t ldc) {
+       float beta, float *c, int64_t ldc, const char *const *prefetch,
+       int n_prefetch) {
+    enum { STEP = GSQ_SGEMM_PREFETCH_STEP };
     __m512 acc[MR][2];
 #pragma unroll
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
@@ -24,18 +38,15 @@ kernel(int nv, int64_t kc, float alpha, const float *a, const float *b,
             _mm_prefetch((const char *)(c + i * ldc + x), _MM_HINT_T0);
         _mm_prefetch((const char *)(c + i * ldc + 16 * nv - 1), _MM_HINT_T0);
     }
-#pragma clang loop unroll_count(4)
-    for (int64_t p = 0; p < kc; p++) {
-        __m512 bv[2];
-        for (int v = 0; v < nv; v++) bv[v] = _mm512_load_ps(b + 16 * v);
+    int64_t p = 0;
+    for (int q = 0; p + STEP <= kc; p += STEP) {
+        if (q < n_prefetch) _mm_prefetch(prefetch[q++], _MM_HINT_T1);
 #pragma unroll
-        for (int i = 0; i < MR; i++) {
-            const __m512 ai = _mm512_set1_ps(a[i]);
-            for (int v = 0; v < nv; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
-        }
-        a += MR;
-        b += NR;
+        for (int s = 0; s < STEP; s++) step(nv, acc, a + s * MR, b + s * NR);
+        a += STEP * MR;
+        b += STEP * NR;
     }
+    for (; p < kc; p++, a += MR, b += NR) step(nv, acc, a, b);
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 #pragma unroll
     for (int i = 0; i < MR; i++)
@@ -49,14 +60,16 @@ kernel(int nv, int64_t kc, float alpha, const float *a, const float *b,
 
 TARGET void gsq__sgemm_avx512_14x32(int64_t kc, float alpha, const float *a,
                                     const float *b, float beta, float *c,
-                                    int64_t ldc) {
-    kernel(2, kc, alpha, a, b, beta, c, ldc);
+                                    int64_t ldc, const char *const *prefetch,
+                                    int n_prefetch) {
+    kernel(2, kc, alpha, a, b, beta, c, ldc, prefetch, n_prefetch);
 }
 
 TARGET void gsq__sgemm_avx512_14x16(int64_t kc, float alpha, const float *a,
                                     const float *b, float beta, float *c,
-                                    int64_t ldc) {
-    kernel(1, kc, alpha, a, b, beta, c, ldc);
+                                    int64_t ldc, const char *const *prefetch,
+                                    int n_prefetch) {
+    kernel(1, kc, alpha, a, b, beta, c, ldc, prefetch, n_prefetch);
 }
 
 /* Transposes 16 x 16 floats in registers: r[i] holds row i on entry and

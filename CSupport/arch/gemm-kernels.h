@@ -10,10 +10,19 @@
  * element and is applied as t = alpha * sum; c = t + beta * c, the way gemm.c
  * merges partial edge tiles. beta == 0: c is not read. kc >= 1; b is 64-byte
  * aligned when NR >= 16. The half variant computes only the columns
- * j < NR/2 of the same packed panels, for edge tiles that narrow. */
+ * j < NR/2 of the same packed panels, for edge tiles that narrow.
+ * prefetch[0 .. n_prefetch) are cache lines the caller will read soon (the
+ * source of the next A block): a kernel that takes them (tiles.prefetch_a)
+ * fetches them into L2 spread over its k loop, at most one per
+ * GSQ_SGEMM_PREFETCH_STEP k steps; the others ignore them. */
 typedef void (*gsq__sgemm_kernel_fn)(int64_t kc, float alpha, const float *a,
                                      const float *b, float beta, float *c,
-                                     int64_t ldc);
+                                     int64_t ldc, const char *const *prefetch,
+                                     int n_prefetch);
+
+/* k steps per prefetched line: sparse enough that the line fill buffers stay
+ * free for the kernel's own loads. */
+#define GSQ_SGEMM_PREFETCH_STEP 4
 
 /* The transposing packer: `rows` (<= width) rows of kc floats, ld apart,
  * become the columns of a micro-panel width wide, dst[p*width + i], with zero
@@ -24,22 +33,28 @@ typedef void (*gsq__sgemm_pack_fn)(int64_t kc, const float *src, int64_t ld,
 
 GSQ_HIDDEN void gsq__sgemm_generic_4x8(int64_t kc, float alpha, const float *a,
                                        const float *b, float beta, float *c,
-                                       int64_t ldc);
+                                       int64_t ldc, const char *const *prefetch,
+                                       int n_prefetch);
 GSQ_HIDDEN void gsq__sgemm_generic_4x4(int64_t kc, float alpha, const float *a,
                                        const float *b, float beta, float *c,
-                                       int64_t ldc);
+                                       int64_t ldc, const char *const *prefetch,
+                                       int n_prefetch);
 GSQ_HIDDEN void gsq__sgemm_avx2_6x16(int64_t kc, float alpha, const float *a,
                                      const float *b, float beta, float *c,
-                                     int64_t ldc);
+                                     int64_t ldc, const char *const *prefetch,
+                                     int n_prefetch);
 GSQ_HIDDEN void gsq__sgemm_avx2_6x8(int64_t kc, float alpha, const float *a,
                                     const float *b, float beta, float *c,
-                                    int64_t ldc);
+                                    int64_t ldc, const char *const *prefetch,
+                                    int n_prefetch);
 GSQ_HIDDEN void gsq__sgemm_avx512_14x32(int64_t kc, float alpha, const float *a,
                                         const float *b, float beta, float *c,
-                                        int64_t ldc);
+                                        int64_t ldc, const char *const *prefetch,
+                                        int n_prefetch);
 GSQ_HIDDEN void gsq__sgemm_avx512_14x16(int64_t kc, float alpha, const float *a,
                                         const float *b, float beta, float *c,
-                                        int64_t ldc);
+                                        int64_t ldc, const char *const *prefetch,
+                                        int n_prefetch);
 GSQ_HIDDEN void gsq__sgemm_pack_generic(int64_t kc, const float *src, int64_t ld,
                                         int rows, int width, float *dst);
 GSQ_HIDDEN void gsq__sgemm_pack_avx2(int64_t kc, const float *src, int64_t ld,
@@ -59,24 +74,25 @@ typedef struct gsq__sgemm_tiles {
     gsq__sgemm_kernel_fn kernel, half_kernel;
     gsq__sgemm_pack_fn pack;
     int mr, nr, kc, mc, nc;
+    bool prefetch_a; /* the kernel takes prefetch lists */
 } gsq__sgemm_tiles;
 
 /* The largest mr * nr in the table (edge tiles go through a stack buffer). */
 #define GSQ_SGEMM_MAX_TILE (14 * 32)
 
 /* The tile table, indexed by gsq_isa_t: name, kernel, half kernel, packer,
- * then mr, nr, kc, mc, nc. */
+ * then mr, nr, kc, mc, nc, prefetch_a. */
 __attribute__((unused)) static const gsq__sgemm_tiles
     gsq__sgemm_tile_table[GSQ_ISA_COUNT] = {
         [GSQ_ISA_GENERIC] = {"sgemm_generic_4x8", gsq__sgemm_generic_4x8,
                              gsq__sgemm_generic_4x4, gsq__sgemm_pack_generic,
-                             /* mr nr  kc  mc   nc */ 4, 8, 256, 224, 768},
+                             /* mr nr  kc  mc   nc */ 4, 8, 256, 224, 768, false},
         [GSQ_ISA_AVX2] = {"sgemm_avx2_6x16", gsq__sgemm_avx2_6x16,
                           gsq__sgemm_avx2_6x8, gsq__sgemm_pack_avx2,
-                          /* mr nr  kc  mc   nc */ 6, 16, 256, 216, 768},
+                          /* mr nr  kc  mc   nc */ 6, 16, 256, 216, 768, false},
         [GSQ_ISA_AVX512] = {"sgemm_avx512_14x32", gsq__sgemm_avx512_14x32,
                             gsq__sgemm_avx512_14x16, gsq__sgemm_pack_avx512,
-                            /* mr nr  kc  mc   nc */ 14, 32, 256, 224, 768},
+                            /* mr nr  kc  mc   nc */ 14, 32, 256, 224, 768, true},
 };
 
 #endif
