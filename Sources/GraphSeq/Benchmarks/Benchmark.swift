@@ -84,16 +84,24 @@ public struct BenchmarkContext: Sendable {
     }
 
     /// Median wall time of `body` in milliseconds, after one warm-up call.
-    public func medianMs(_ body: () throws -> Void) rethrows -> Double {
-        try body()
-        var times: [Double] = []
+    public func medianMs(_ body: () throws -> Void) throws -> Double {
+        try withoutActuallyEscaping(body) { try medianMs([$0])[0] }
+    }
+
+    /// Median wall times of several bodies timed in alternation, after one
+    /// warm-up call each: on a machine whose speed drifts, their ratio is
+    /// fairer than that of medians taken one after the other.
+    public func medianMs(_ bodies: [() throws -> Void]) throws -> [Double] {
+        for body in bodies { try body() }
+        var times = Array(repeating: [Double](), count: bodies.count)
         let clock = ContinuousClock()
         for _ in 0..<repetitions {
-            let d = try clock.measure(body)
-            times.append(Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) * 1e-15)
+            for (i, body) in bodies.enumerated() {
+                let d = try clock.measure(body)
+                times[i].append(Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) * 1e-15)
+            }
         }
-        times.sort()
-        return times[times.count / 2]
+        return times.map { $0.sorted()[$0.count / 2] }
     }
 }
 
