@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+internal import Glibc
 #endif
 
 /// A dense, row-major float32 tensor with 64-byte aligned storage.
