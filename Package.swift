@@ -1,6 +1,6 @@
 // swift-tools-version: 6.1
 // GraphSeq: a CPU library for graph-structured sequence models.
-// No unsafeFlags in any library target: they would make GraphSeq unusable as a
+// No unsafe build flags in any library target: they would make GraphSeq unusable as a
 // versioned dependency (see README, "Building").
 import PackageDescription
 
