@@ -15,11 +15,13 @@
  *
  * Packing zero-pads the edges, so one microkernel computes every tile (its
  * half-width variant when at most nr/2 columns are left); a partial tile goes
- * through a stack buffer. Transposing packs (A untransposed, B transposed)
- * use the ISA's packer. Tiles sit at fixed multiples of mr and nr, each is
- * owned by one thread, and each element is summed in a fixed order (p
- * ascending within a kc block, kc blocks in order): the result is bitwise the
- * same for every thread count. K is never split.
+ * through a stack buffer, unless it has all mr rows and the ISA has an edge
+ * kernel, which stores the valid columns in place (masked, without the
+ * copy). Transposing packs (A untransposed, B transposed) use the ISA's
+ * packer. Tiles sit at fixed multiples of mr and nr, each is owned by one
+ * thread, and each element is summed in a fixed order (p ascending within a
+ * kc block, kc blocks in order): the result is bitwise the same for every
+ * thread count. K is never split.
  */
 #include "internal.h"
 #include "arch/gemm-kernels.h"
@@ -213,6 +215,10 @@ static void tile(const sgemm_job *j, int64_t kc, const float *ap,
     const int nr_eff = j->n - jcol < t->nr ? (int)(j->n - jcol) : t->nr;
     if (mr_eff == t->mr && nr_eff == t->nr) {
         t->kernel(kc, j->alpha, ap, bp, beta, c, ldc, lines, n_pf);
+        return;
+    }
+    if (mr_eff == t->mr && t->edge_kernel) {
+        t->edge_kernel(kc, j->alpha, ap, bp, beta, c, ldc, nr_eff, lines, n_pf);
         return;
     }
     float tmp[GSQ_SGEMM_MAX_TILE] __attribute__((aligned(64)));

@@ -1,7 +1,8 @@
-/* AVX-512 SGEMM microkernels (14 x 32 and its 14 x 16 half) and the
- * transposing packer. Per k step the 14 x 32 kernel loads two B vectors and
- * broadcasts 14 A values (16 loads) to feed 28 FMAs into 28 zmm accumulators,
- * so the two FMA pipes, not the load ports, set the pace. */
+/* AVX-512 SGEMM microkernels (14 x 32, its 14 x 16 half, and the edge kernel
+ * that stores partial-width tiles in place) and the transposing packer. Per
+ * k step the 14 x 32 kernel loads two B vectors and broadcasts 14 A values
+ * (16 loads) to feed 28 FMAs into 28 zmm accumulators, so the two FMA pipes,
+ * not the load ports, set the pace. */
 #include "gemm-kernels.h"
 
 #include <immintrin.h>
@@ -23,11 +24,14 @@ step(int nv, __m512 acc[MR][2], const float *a, const float *b) {
 }
 
 /* The kernel body for a 14 x (16 * nv) tile of a packed B panel NR wide;
- * nv = 1 serves tiles with at most 16 valid columns at half the cost. */
+ * nv = 1 serves tiles with at most 16 valid columns at half the cost. The
+ * last C vector of a row is masked to `last` (all lanes for a full tile), so
+ * an edge tile is stored in place: masked-off lanes are neither read nor
+ * written. */
 static inline __attribute__((always_inline)) TARGET void
-kernel(int nv, int64_t kc, float alpha, const float *a, const float *b,
-       float beta, float *c, int64_t ldc, const char *const *prefetch,
-       int n_prefetch) {
+kernel(int nv, __mmask16 last, int64_t kc, float alpha, const float *a,
+       const float *b, float beta, float *c, int64_t ldc,
+       const char *const *prefetch, int n_prefetch) {
     enum { STEP = GSQ_SGEMM_PREFETCH_STEP };
     __m512 acc[MR][2];
 #pragma unroll
@@ -52,9 +56,11 @@ kernel(int nv, int64_t kc, float alpha, const float *a, const float *b,
     for (int i = 0; i < MR; i++)
         for (int v = 0; v < nv; v++) {
             float *cv = c + i * ldc + 16 * v;
+            const __mmask16 mask = v == nv - 1 ? last : 0xFFFF;
             __m512 t = _mm512_mul_ps(va, acc[i][v]);
-            if (beta != 0) t = _mm512_add_ps(t, _mm512_mul_ps(vb, _mm512_loadu_ps(cv)));
-            _mm512_storeu_ps(cv, t);
+            if (beta != 0)
+                t = _mm512_add_ps(t, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(mask, cv)));
+            _mm512_mask_storeu_ps(cv, mask, t);
         }
 }
 
@@ -62,14 +68,14 @@ TARGET void gsq__sgemm_avx512_14x32(int64_t kc, float alpha, const float *a,
                                     const float *b, float beta, float *c,
                                     int64_t ldc, const char *const *prefetch,
                                     int n_prefetch) {
-    kernel(2, kc, alpha, a, b, beta, c, ldc, prefetch, n_prefetch);
+    kernel(2, 0xFFFF, kc, alpha, a, b, beta, c, ldc, prefetch, n_prefetch);
 }
 
 TARGET void gsq__sgemm_avx512_14x16(int64_t kc, float alpha, const float *a,
                                     const float *b, float beta, float *c,
                                     int64_t ldc, const char *const *prefetch,
                                     int n_prefetch) {
-    kernel(1, kc, alpha, a, b, beta, c, ldc, prefetch, n_prefetch);
+    kernel(1, 0xFFFF, kc, alpha, a, b, beta, c, ldc, prefetch, n_prefetch);
 }
 
 /* Transposes 16 x 16 floats in registers: r[i] holds row i on entry and
@@ -102,6 +108,73 @@ static inline __attribute__((always_inline)) TARGET void transpose16(__m512 r[16
     }
 #pragma unroll
     for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+
+/* An edge tile of cols < MR columns, computed transposed: a register per
+ * column holds its 14 rows, so a k step is one A load, `cols` B broadcasts
+ * and `cols` FMAs instead of the 15 loads and 14 FMAs of the half kernel.
+ * Each element still sums a[p][i] * b[p][j], p ascending, in one
+ * accumulator, then t = alpha * sum; c = t + beta * c: the same values as the
+ * wide kernels. */
+static inline __attribute__((always_inline)) TARGET void
+narrow_step(int cols, __m512 acc[16], __mmask16 rows, const float *a, const float *b) {
+    const __m512 av = _mm512_maskz_loadu_ps(rows, a);
+#pragma unroll
+    for (int j = 0; j < cols; j++) acc[j] = _mm512_fmadd_ps(av, _mm512_set1_ps(b[j]), acc[j]);
+}
+
+static inline __attribute__((always_inline)) TARGET void
+narrow_kernel(int cols, int64_t kc, float alpha, const float *a, const float *b,
+              float beta, float *c, int64_t ldc, const char *const *prefetch,
+              int n_prefetch) {
+    enum { STEP = GSQ_SGEMM_PREFETCH_STEP };
+    const __mmask16 rows = (1u << MR) - 1, lanes = (__mmask16)((1u << cols) - 1);
+    __m512 acc[16];
+#pragma unroll
+    for (int j = 0; j < 16; j++) acc[j] = _mm512_setzero_ps();
+#pragma unroll
+    for (int i = 0; i < MR; i++)
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    int64_t p = 0;
+    for (int q = 0; p + STEP <= kc; p += STEP) {
+        if (q < n_prefetch) _mm_prefetch(prefetch[q++], _MM_HINT_T1);
+#pragma unroll
+        for (int s = 0; s < STEP; s++) narrow_step(cols, acc, rows, a + s * MR, b + s * NR);
+        a += STEP * MR;
+        b += STEP * NR;
+    }
+    for (; p < kc; p++, a += MR, b += NR) narrow_step(cols, acc, rows, a, b);
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma unroll
+    for (int j = 0; j < cols; j++) acc[j] = _mm512_mul_ps(va, acc[j]);
+    transpose16(acc); /* acc[i]: row i of the tile */
+#pragma unroll
+    for (int i = 0; i < MR; i++) {
+        float *ci = c + i * ldc;
+        __m512 t = acc[i];
+        if (beta != 0) t = _mm512_add_ps(t, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(lanes, ci)));
+        _mm512_mask_storeu_ps(ci, lanes, t);
+    }
+}
+
+TARGET void gsq__sgemm_avx512_14xn(int64_t kc, float alpha, const float *a,
+                                   const float *b, float beta, float *c,
+                                   int64_t ldc, int cols,
+                                   const char *const *prefetch, int n_prefetch) {
+    switch (cols) { /* a body per width keeps the accumulators in registers */
+#define NARROW_CASE(w) \
+    case w: narrow_kernel(w, kc, alpha, a, b, beta, c, ldc, prefetch, n_prefetch); return;
+        NARROW_CASE(1) NARROW_CASE(2) NARROW_CASE(3) NARROW_CASE(4)
+        NARROW_CASE(5) NARROW_CASE(6) NARROW_CASE(7) NARROW_CASE(8)
+        NARROW_CASE(9) NARROW_CASE(10) NARROW_CASE(11) NARROW_CASE(12)
+        NARROW_CASE(13)
+#undef NARROW_CASE
+    }
+    const __mmask16 last = (__mmask16)(0xFFFFu >> (-cols & 15)); /* cols % 16 lanes */
+    if (cols <= 16)
+        kernel(1, last, kc, alpha, a, b, beta, c, ldc, prefetch, n_prefetch);
+    else
+        kernel(2, last, kc, alpha, a, b, beta, c, ldc, prefetch, n_prefetch);
 }
 
 TARGET void gsq__sgemm_pack_avx512(int64_t kc, const float *src, int64_t ld,
