@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 // GraphSeq: a CPU library for graph-structured sequence models.
 // No unsafe build flags in any library target: they would make GraphSeq unusable as a
-// versioned dependency (see README, "Building").
+// versioned dependency (scripts/check-versioned-dependency proves there are none).
 import PackageDescription
 
 let package = Package(
