@@ -166,6 +166,21 @@ static gsq_status_t gather_buffers(struct cheb *c) {
     return GSQ_SUCCESS;
 }
 
+/* Takes the gather scratch, runs `task` in one parallel region and logs the
+ * call: the common tail of the basis and its adjoint. */
+static gsq_status_t launch(const char *fn, double t0, struct cheb *c,
+                           gsq__task_fn task) {
+    GSQ_TRY(gather_buffers(c));
+    const gsq_isa_t isa = gsq__isa();
+    const int nth = gsq__num_threads();
+    const int64_t n = c->op->nrows;
+    if (n > 0 && c->nfeat > 0) gsq__parallel(task, c, nth);
+    gsq__log_kernel(fn, isa, nth, t0, "n=%lld nnz=%lld K=%lld nfeat=%lld",
+                    (long long)n, (long long)c->op->nnz, (long long)c->K,
+                    (long long)c->nfeat);
+    return GSQ_SUCCESS;
+}
+
 gsq_status_t gsq_cheb_basis(gsq_graph_t lhat, int64_t K, int64_t nfeat,
                             const float *x, int64_t ldx, float *basis,
                             int64_t ldb) {
@@ -177,18 +192,11 @@ gsq_status_t gsq_cheb_basis(gsq_graph_t lhat, int64_t K, int64_t nfeat,
     GSQ_TRY(gsq__check_matrix(fn, "basis", basis, n, K * nfeat, ldb));
     GSQ_TRY(gsq__check_disjoint(fn, "basis", basis, n, K * nfeat, ldb, "x", x, n,
                                 nfeat, ldx));
-    const gsq_isa_t isa = gsq__isa();
-    const int nth = gsq__num_threads();
     struct cheb c = {.op = lhat, .rows = gsq__spmm_rows(),
                      .windows = gsq__spmm_windows(n, nfeat), .K = K,
                      .nfeat = nfeat, .x = x, .ldx = ldx, .basis = basis, .ldb = ldb,
                      .stream = (double)n * ldb * sizeof(float) >= GSQ_SPMM_STREAM_BYTES};
-    GSQ_TRY(gather_buffers(&c));
-    if (n > 0 && nfeat > 0) gsq__parallel(basis_task, &c, nth);
-    gsq__log_kernel(fn, isa, nth, t0, "n=%lld nnz=%lld K=%lld nfeat=%lld",
-                    (long long)n, (long long)lhat->nnz, (long long)K,
-                    (long long)nfeat);
-    return GSQ_SUCCESS;
+    return launch(fn, t0, &c, basis_task);
 }
 
 gsq_status_t gsq_cheb_basis_backward(gsq_graph_t lhat, int64_t K, int64_t nfeat,
@@ -204,16 +212,9 @@ gsq_status_t gsq_cheb_basis_backward(gsq_graph_t lhat, int64_t K, int64_t nfeat,
                                 n, nfeat, lddx));
     const struct gsq_graph *lt = gsq__graph_transposed(lhat, fn);
     if (!lt) return GSQ_ERR_OUT_OF_MEMORY;
-    const gsq_isa_t isa = gsq__isa();
-    const int nth = gsq__num_threads();
     struct cheb c = {.op = lt, .rows = gsq__spmm_rows(),
                      .windows = gsq__spmm_windows(n, nfeat), .K = K,
                      .nfeat = nfeat, .basis = dbasis, .ldb = ldb, .beta = beta,
                      .dx = dx, .lddx = lddx};
-    GSQ_TRY(gather_buffers(&c));
-    if (n > 0 && nfeat > 0) gsq__parallel(backward_task, &c, nth);
-    gsq__log_kernel(fn, isa, nth, t0, "n=%lld nnz=%lld K=%lld nfeat=%lld",
-                    (long long)n, (long long)lhat->nnz, (long long)K,
-                    (long long)nfeat);
-    return GSQ_SUCCESS;
+    return launch(fn, t0, &c, backward_task);
 }
