@@ -56,3 +56,15 @@ public func matmul(_ a: Tensor, _ b: Tensor) throws(GraphSeqError) -> Tensor {
     try gemm(a, b, into: c)
     return c
 }
+
+/// The BLAS-contract SGEMM on raw row-major pointers, for layers that multiply
+/// slices of larger buffers: `c = alpha op(a) op(b) + beta c`, op(a) m x k,
+/// op(b) k x n, leading dimensions in elements.
+func sgemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
+           alpha: Float = 1, _ a: UnsafePointer<Float>?, lda: Int,
+           _ b: UnsafePointer<Float>?, ldb: Int, beta: Float = 0,
+           _ c: UnsafeMutablePointer<Float>?, ldc: Int) throws(GraphSeqError) {
+    try check(gsq_sgemm(transposeA ? GSQ_TRANS : GSQ_NO_TRANS, transposeB ? GSQ_TRANS : GSQ_NO_TRANS,
+                        Int64(m), Int64(n), Int64(k), alpha, a, Int64(max(lda, 1)),
+                        b, Int64(max(ldb, 1)), beta, c, Int64(max(ldc, 1))))
+}

@@ -5,7 +5,8 @@ internal import Glibc
 /// A dense, row-major float32 tensor with 64-byte aligned storage.
 ///
 /// Reference semantics: a `Tensor` owns one buffer, and kernels write into the
-/// tensors you pass them. Use `copy()` for an independent duplicate. Raw
+/// tensors you pass them. Use `copy()` for an independent duplicate;
+/// `reshaped(_:)` and `slice(_:)` give views that share the buffer. Raw
 /// pointers are only reachable inside `withUnsafe...` closures.
 ///
 /// ```swift
@@ -19,7 +20,9 @@ public final class Tensor: @unchecked Sendable {
     public let shape: [Int]
     /// The number of elements, the product of `shape`.
     public let count: Int
-    private let storage: UnsafeMutablePointer<Float>
+    fileprivate let storage: UnsafeMutablePointer<Float>
+    /// For a view, the tensor that owns the buffer (kept alive by the view).
+    private let owner: Tensor?
 
     /// A tensor of the given shape with every element zero.
     public init(shape: [Int]) {
@@ -44,6 +47,15 @@ public final class Tensor: @unchecked Sendable {
         raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
         #endif
         storage = raw.bindMemory(to: Float.self, capacity: bytes / 4)
+        owner = nil
+    }
+
+    /// A view of `count(shape)` elements of `base` from element `offset` on.
+    private init(viewing base: Tensor, offset: Int, shape: [Int]) {
+        self.shape = shape
+        count = shape.reduce(1, *)
+        storage = base.storage + offset
+        owner = base.owner ?? base
     }
 
     /// A tensor holding `values` (row-major); throws if the count does not match.
@@ -55,7 +67,24 @@ public final class Tensor: @unchecked Sendable {
         values.withUnsafeBufferPointer { storage.update(from: $0.baseAddress!, count: n) }
     }
 
-    deinit { UnsafeMutableRawPointer(storage).deallocate() }
+    deinit { if owner == nil { UnsafeMutableRawPointer(storage).deallocate() } }
+
+    /// The same elements under another shape with the same count; the result
+    /// shares this tensor's storage (a write through one shows in the other).
+    public func reshaped(_ shape: [Int]) throws(GraphSeqError) -> Tensor {
+        try require(shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == count,
+                    "Tensor.reshaped: \(shape) does not hold the \(count) elements of \(self.shape)")
+        return Tensor(viewing: self, offset: 0, shape: shape)
+    }
+
+    /// The `index`-th slice along the first dimension (shape `shape.dropFirst()`),
+    /// sharing storage: step t of a [T, B, F] sequence is `x.slice(t)`.
+    public func slice(_ index: Int) -> Tensor {
+        precondition(rank >= 1 && index >= 0 && index < shape[0],
+                     "Tensor.slice: index \(index) out of range for \(shape)")
+        let inner = Array(shape.dropFirst())
+        return Tensor(viewing: self, offset: index * inner.reduce(1, *), shape: inner)
+    }
 
     /// A zero tensor.
     public static func zeros(_ shape: [Int]) -> Tensor { Tensor(shape: shape) }
@@ -175,4 +204,18 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     }
     /// A float uniform in [0, 1) with 24 random bits.
     public mutating func nextUnitFloat() -> Float { Float(next() >> 40) * 0x1p-24 }
+}
+
+/// The base addresses of `tensors`, valid for the duration of `body` (the
+/// tensors are kept alive until it returns). For layer code that hands slices
+/// of its buffers to the kernels; not API.
+func withPointers<R, E: Error>(_ tensors: [Tensor],
+                               _ body: ([UnsafeMutablePointer<Float>]) throws(E) -> R) throws(E) -> R {
+    defer { withExtendedLifetime(tensors) {} }
+    return try body(tensors.map { $0.baseAddress })
+}
+
+extension Tensor {
+    /// The first element's address; only through `withPointers`.
+    fileprivate var baseAddress: UnsafeMutablePointer<Float> { storage }
 }
