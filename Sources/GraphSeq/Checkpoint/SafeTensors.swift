@@ -119,7 +119,7 @@ public enum SafeTensors {
         for e in entries {
             try require(e.begin == covered,
                         "\(context): tensor \"\(e.name)\" data_offsets [\(e.begin), \(e.end)] "
-                            + (e.begin < covered ? "overlap" : "leave a gap") + " after byte \(covered)")
+                            + (e.begin < covered ? "overlap the tensor ending at byte" : "leave a gap after byte") + " \(covered)")
             covered = e.end
         }
         try require(covered == dataBytes,
