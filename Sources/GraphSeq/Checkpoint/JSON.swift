@@ -1,20 +1,11 @@
 /// The JSON subset a safetensors header uses: objects, strings and arrays of
 /// integers. Anything else (numbers outside arrays, floats, booleans, null,
 /// nested arrays) is rejected as unsupported, so the parser stays small.
-enum JSONValue: Equatable {
+enum JSONValue {
     case string(String)
     case integers([Int])
     /// Members in file order; keys are unique (the parser rejects duplicates).
     case object([(key: String, value: JSONValue)])
-
-    static func == (a: JSONValue, b: JSONValue) -> Bool {
-        switch (a, b) {
-        case let (.string(x), .string(y)): x == y
-        case let (.integers(x), .integers(y)): x == y
-        case let (.object(x), .object(y)): x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
-        default: false
-        }
-    }
 
     /// The serialised value, compact, members in their given order: the bytes
     /// serde_json writes (raw UTF-8; `"`, `\` and control characters escaped).

@@ -194,8 +194,8 @@ private enum DType: String {
 /// Writes through `body` into a temporary file next to `path`, flushes it to
 /// disk and renames it over `path`: a crash never leaves a truncated file at
 /// `path`. On error the temporary file is removed.
-func writeAtomically(_ path: String, context: String,
-                     _ body: (BinaryFile) throws(GraphSeqError) -> Void) throws(GraphSeqError) {
+private func writeAtomically(_ path: String, context: String,
+                             _ body: (BinaryFile) throws(GraphSeqError) -> Void) throws(GraphSeqError) {
     #if canImport(Glibc)
     let temporary = "\(path).partial-\(getpid())"
     do throws(GraphSeqError) {
@@ -213,7 +213,7 @@ func writeAtomically(_ path: String, context: String,
 }
 
 /// A C stdio file whose errors name the path and the system's reason.
-final class BinaryFile {
+private final class BinaryFile {
     #if canImport(Glibc)
     private var handle: UnsafeMutablePointer<FILE>?
     #endif
