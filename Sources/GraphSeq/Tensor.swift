@@ -159,7 +159,7 @@ public final class Tensor: @unchecked Sendable {
         for i in 0..<n16 {
             let a = src.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
             var b = dst.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
-            b.addProduct(SIMD16(repeating: alpha), a)
+            b += SIMD16(repeating: alpha) * a   // not addProduct: a libm fma call per lane without -mfma
             dst.storeBytes(of: b, toByteOffset: i * 64, as: SIMD16<Float>.self)
         }
         for i in (n16 * 16)..<count { storage[i] += alpha * other.storage[i] }
@@ -172,7 +172,7 @@ public final class Tensor: @unchecked Sendable {
         let src = UnsafeRawPointer(storage)
         for i in 0..<n8 {
             let v = SIMD8<Double>(src.loadUnaligned(fromByteOffset: i * 32, as: SIMD8<Float>.self))
-            acc.addProduct(v, v)
+            acc += v * v   // exact: a float's square fits a double
         }
         var s = acc.sum()
         for i in (n8 * 8)..<count { s += Double(storage[i]) * Double(storage[i]) }

@@ -39,7 +39,7 @@ public func clipGradientNorm(_ parameters: [Parameter], maxNorm: Float,
 /// The p-norm of all gradients together, in double, in a fixed order.
 private func globalNorm(_ parameters: [Parameter], normType p: Double) -> Double {
     if p == 2 {
-        return parameters.reduce(0.0) { $0 + squaredSum($1.gradient) }.squareRoot()
+        return parameters.reduce(0.0) { $0 + $1.gradient.squaredNorm() }.squareRoot()
     }
     var acc = 0.0
     for parameter in parameters {
@@ -51,25 +51,4 @@ private func globalNorm(_ parameters: [Parameter], normType p: Double) -> Double
         }
     }
     return p == .infinity ? acc : pow(acc, 1 / p)
-}
-
-/// The sum of squares in double, eight lanes at a time then the tail. Each
-/// float square is exact in double; a plain multiply and add (not
-/// `addProduct`, a libm fma call without FMA in the baseline ISA) keeps this
-/// at memory speed, ten times faster than Tensor.squaredNorm here.
-private func squaredSum(_ t: Tensor) -> Double {
-    t.withUnsafeBufferPointer { g in
-        var low = SIMD4<Double>(), high = SIMD4<Double>()
-        let raw = UnsafeRawPointer(g.baseAddress!)
-        let blocks = g.count / 8
-        for i in 0..<blocks {
-            let v = raw.loadUnaligned(fromByteOffset: 32 * i, as: SIMD8<Float>.self)
-            let (a, b) = (SIMD4<Double>(v.lowHalf), SIMD4<Double>(v.highHalf))
-            low += a * a
-            high += b * b
-        }
-        var sum = (low + high).sum()
-        for x in g[(8 * blocks)...] { sum += Double(x) * Double(x) }
-        return sum
-    }
 }
