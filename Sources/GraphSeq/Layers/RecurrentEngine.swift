@@ -328,8 +328,8 @@ final class RecurrentEngine {
                     try sgemm(transposeA: true, m: O, n: H, k: N, bw.dH.base, lda: O, b.hRaw!.base, ldb: H,
                               beta: 1, dwhr, ldc: H)
                 }
-                if case .gru(.linearBeforeReset) = cell { return }   // the cell accumulated both biases
-                if let dbih = g.inputBias, let dbhh = g.hiddenBias {
+                // (The linear-before-reset GRU cell accumulated both biases itself.)
+                if cell != .gru(.linearBeforeReset), let dbih = g.inputBias, let dbhh = g.hiddenBias {
                     accumulate(dbih, bw.dBias.base, count: G)
                     accumulate(dbhh, bw.dBias.base, count: G)
                 }
