@@ -32,6 +32,41 @@ final class PyTorchCompatibilityTests: XCTestCase {
                                  1, what, file: file, line: line)
     }
 
+    /// Runs a sequence fixture: the full run from h0 (c0), then the packed run with lengths.
+    private func checkSequence(_ name: String, _ layer: SequenceLayer, lstm: Bool = false) throws {
+        let io = try fixture(name, into: layer)
+        let initial = RecurrentState(h: io["h0"]!, c: lstm ? io["c0"] : nil)
+        let full = try layer.forward(io["x"]!, lengths: nil, initialState: initial)
+        assertClose(full.output, io["output"], "\(name) output")
+        assertClose(full.state.h, io["h_n"], "\(name) h_n")
+        if lstm { assertClose(full.state.c!, io["c_n"], "\(name) c_n") }
+        let lengths = io["lengths"]!.values.map { Int($0) }
+        let packed = try layer.forward(io["x"]!, lengths: lengths, initialState: initial)
+        assertClose(packed.output, io["packed_output"], "\(name) packed output")
+        assertClose(packed.state.h, io["packed_h_n"], "\(name) packed h_n")
+        if lstm { assertClose(packed.state.c!, io["packed_c_n"], "\(name) packed c_n") }
+    }
+
+    func testLSTMTwoLayersBidirectional() throws {
+        try checkSequence("lstm_l2_bidir", LSTM(inputSize: 3, hiddenSize: 4,
+                                                options: RecurrentOptions(numLayers: 2, bidirectional: true),
+                                                seed: 0), lstm: true)
+    }
+
+    func testLSTMWithProjection() throws {
+        try checkSequence("lstm_proj", LSTM(inputSize: 3, hiddenSize: 4, projectionSize: 2, seed: 0), lstm: true)
+    }
+
+    func testGRUBidirectional() throws {
+        try checkSequence("gru_bidir", GRU(inputSize: 3, hiddenSize: 4,
+                                           options: RecurrentOptions(bidirectional: true), seed: 0))
+    }
+
+    func testRNNTwoLayers() throws {
+        try checkSequence("rnn_tanh_l2", RNN(inputSize: 3, hiddenSize: 4, activation: .tanh,
+                                             options: RecurrentOptions(numLayers: 2), seed: 0))
+    }
+
     func testGCNConv() throws {
         let layer = try GCNConv(inputSize: 3, outputSize: 4, seed: 0)
         let io = try fixture("gcnconv", into: layer)
