@@ -267,4 +267,84 @@ final class GCRNTests: XCTestCase {
             }
         }
     }
+
+    func testEncoderDecoderMatchesReference() throws {
+        let (T, N, B, F, H, O, L, horizon, K) = (2, 3, 2, 2, 3, 2, 2, 2, 2)
+        let testGraph = TestGraph(nodes: N, seed: 21)
+        let g = try testGraph.graph(), ref = testGraph.reference(.symmetric, 2)
+        var rng = TestRNG(seed: 22)
+        let x = try Tensor(shape: [T, N, B, F], values: rng.floats(T * N * B * F))
+        let dy = try Tensor(shape: [horizon, N, B, O], values: rng.floats(horizon * N * B * O))
+        for cell in [GCRNCell.lstm, .gru] {
+            let model = try GCRNEncoderDecoder(cell: cell, inputSize: F, hiddenSize: H, outputSize: O, numLayers: L,
+                                               order: K, horizon: horizon, lambdaMax: 2, seed: 5)
+            let scratch = try GCRNEncoderDecoder(cell: cell, inputSize: F, hiddenSize: H, outputSize: O,
+                                                 numLayers: L, order: K, horizon: horizon, lambdaMax: 2, seed: 6)
+            Self.randomize(model, seed: 23)
+            let params = Self.doubleDict(model.stateDict())
+            XCTAssertTrue(params.keys.contains("encoder.1.conv_h_\(cell == .lstm ? "o" : "r").lins.1.weight"))
+            XCTAssertTrue(params.keys.contains("decoder.0.conv_x_\(cell == .lstm ? "i" : "h").bias"))
+            XCTAssertTrue(params.keys.contains("projection.weight"))
+            let run = { (x: [Double], p: [String: [Double]]) in
+                ref.encoderDecoder(x, steps: T, batch: B, inputSize: F, hiddenSize: H, outputSize: O, layers: L,
+                                   horizon: horizon, order: K, lstm: cell == .lstm, p)
+            }
+            let xd = doubles(x.values)
+            let y = try model.forward(x, graph: g)
+            XCTAssertLessThanOrEqual(toleranceRatio(y.values, run(xd, params), rtol: 1e-5, atol: 1e-5), 1, "\(cell)")
+            let dx = try model.backward(dy)
+            let loss = { projection($0, dy.values) }
+            var checks = [("x", dx.values, numericalGradient(at: xd) { loss(run($0, params)) })]
+            let grads = Self.gradientDict(model, scratch: scratch)
+            for (name, values) in params.sorted(by: { $0.key < $1.key }) {
+                checks.append((name, grads[name]!, numericalGradient(at: values) { v in
+                    var p = params
+                    p[name] = v
+                    return loss(run(xd, p))
+                }))
+            }
+            for (name, analytic, numeric) in checks {
+                XCTAssertLessThanOrEqual(toleranceRatio(analytic, numeric, rtol: 1e-3, atol: 1e-4), 1,
+                                         "d\(name) \(cell)")
+            }
+            // Round trip through the checkpoint.
+            try scratch.loadStateDict(Dictionary(uniqueKeysWithValues: model.stateDict().map { ($0.name, $0.tensor) }))
+            XCTAssertEqual(try scratch.forward(x, graph: g).values, y.values)
+            XCTAssertThrowsError(try scratch.loadStateDict(["projection.weight": Tensor.zeros([O, H])]))
+        }
+        let model = try GCRNEncoderDecoder(cell: .gru, inputSize: F, hiddenSize: H, outputSize: O, numLayers: 1,
+                                           order: K, horizon: 1, seed: 1)
+        XCTAssertThrowsError(try model.backward(Tensor.zeros([1, N, B, O])))
+        XCTAssertThrowsError(try model.forward(Tensor.zeros([T, N, B, F + 1]), graph: g))
+        _ = try model.forward(x, graph: g)
+        XCTAssertThrowsError(try model.backward(Tensor.zeros([2, N, B, O])))
+        XCTAssertThrowsError(try GCRNEncoderDecoder(cell: .lstm, inputSize: F, hiddenSize: H, outputSize: O,
+                                                    numLayers: 0, order: K, horizon: 1, seed: 1))
+    }
+
+    /// A GConvLSTM feeding a GConvGRU: outputs and dx against the composed reference.
+    func testStackedLayersCompose() throws {
+        let (T, N, B, F, H) = (3, 5, 2, 2, 3)
+        let testGraph = TestGraph(nodes: N, seed: 31)
+        let g = try testGraph.graph(), ref = testGraph.reference(.symmetric, 2)
+        let first = try GConvLSTM(inputSize: F, hiddenSize: H, order: 3, lambdaMax: 2, seed: 1)
+        let second = try GConvGRU(inputSize: H, hiddenSize: H, order: 2, lambdaMax: 2, seed: 2)
+        Self.randomize(first, seed: 32)
+        Self.randomize(second, seed: 33)
+        let (p1, p2) = (Self.doubleDict(first.stateDict()), Self.doubleDict(second.stateDict()))
+        let x = Tensor.uniform([T, N, B, F], seed: 34), dy = Tensor.uniform([T, N, B, H], seed: 35)
+        let zeros = [Double](repeating: 0, count: N * B * H)
+        let run = { (x: [Double]) in
+            let y1 = ref.sequence(x, steps: T, batch: B, inputSize: F, hiddenSize: H, order: 3, h0: zeros,
+                                  c0: zeros, p1).output
+            return ref.sequence(y1, steps: T, batch: B, inputSize: H, hiddenSize: H, order: 2, h0: zeros,
+                                c0: nil, p2).output
+        }
+        let y = try second.forward(try first.forward(x, graph: g, initialState: nil).output, graph: g,
+                                   initialState: nil).output
+        XCTAssertLessThanOrEqual(toleranceRatio(y.values, run(doubles(x.values)), rtol: 1e-5, atol: 1e-5), 1)
+        let dx = try first.backward(try second.backward(dy, stateGradient: nil).input, stateGradient: nil).input
+        let numeric = numericalGradient(at: doubles(x.values)) { projection(run($0), dy.values) }
+        XCTAssertLessThanOrEqual(toleranceRatio(dx.values, numeric, rtol: 1e-3, atol: 1e-4), 1)
+    }
 }

@@ -138,3 +138,41 @@ public struct GCRNReference {
 }
 
 private func sigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
+
+extension GCRNReference {
+    /// The GCRN encoder-decoder: `layers` encoder cells over x [T, N, B, F]
+    /// from zero states; `layers` decoder cells from the encoder's final
+    /// states for `horizon` steps, fed a zero frame then their own previous
+    /// prediction; prediction = top h W^T + b (`projection.*`). Parameter
+    /// names are prefixed `encoder.{l}.`, `decoder.{l}.`. Returns [horizon, N, B, O].
+    public func encoderDecoder(_ x: [Double], steps T: Int, batch B: Int, inputSize F: Int, hiddenSize H: Int,
+                               outputSize O: Int, layers L: Int, horizon: Int, order K: Int, lstm: Bool,
+                               _ p: [String: [Double]]) -> [Double] {
+        func part(_ prefix: String) -> [String: [Double]] {
+            Dictionary(uniqueKeysWithValues: p.compactMap { key, value in
+                key.hasPrefix(prefix) ? (String(key.dropFirst(prefix.count)), value) : nil
+            })
+        }
+        let zeros = [Double](repeating: 0, count: nodes * B * H)
+        var states = [(h: [Double], c: [Double])](repeating: (zeros, zeros), count: L)
+        var input = x
+        for l in 0..<L {
+            let r = sequence(input, steps: T, batch: B, inputSize: l == 0 ? F : H, hiddenSize: H, order: K,
+                             h0: zeros, c0: lstm ? zeros : nil, part("encoder.\(l)."))
+            (input, states[l]) = (r.output, (r.h, r.c))
+        }
+        var frame = [Double](repeating: 0, count: nodes * B * O), forecast: [Double] = []
+        for _ in 0..<horizon {
+            var input = frame
+            for l in 0..<L {
+                let r = sequence(input, steps: 1, batch: B, inputSize: l == 0 ? O : H, hiddenSize: H, order: K,
+                                 h0: states[l].h, c0: lstm ? states[l].c : nil, part("decoder.\(l)."))
+                (input, states[l]) = (r.output, (r.h, r.c))
+            }
+            frame = linearReference(input, p["projection.weight"]!, p["projection.bias"]!,
+                                    rows: nodes * B, inputSize: H, outputSize: O)
+            forecast += frame
+        }
+        return forecast
+    }
+}

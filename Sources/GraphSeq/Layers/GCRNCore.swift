@@ -46,13 +46,24 @@ final class GCRNTape {
     var firstRecurrentStep: Int { initialHidden == nil ? 1 : 0 }
 }
 
+/// A buffer of `shape` for a forward: `spare` (a replaced tape's, which
+/// nothing else references) when it has that shape, else a new tensor. Every
+/// forward overwrites what it reads, so reuse only saves the first-touch
+/// zeroing of hundreds of MB per call.
+func buffer(_ shape: [Int], reusing spare: Tensor?) -> Tensor {
+    if let spare, spare.shape == shape { return spare }
+    return Tensor(shape: shape)
+}
+
 /// A GCRN layer that can run on a given operator and keep several forwards
 /// in flight (the encoder-decoder runs its decoder one step at a time).
 protocol GCRNRecurrence: GraphSequenceLayer {
     var inputSize: Int { get }
     var hiddenSize: Int { get }
     var core: GCRNParameters { get }
-    func run(_ x: Tensor, operator lhat: Graph, initialState: RecurrentState?)
+    /// One forward on a given operator; `recycling` is a tape whose buffers
+    /// may be reused (nil: fresh ones).
+    func run(_ x: Tensor, operator lhat: Graph, initialState: RecurrentState?, recycling: GCRNTape?)
         throws(GraphSeqError) -> (output: Tensor, state: RecurrentState, tape: GCRNTape)
     func backprop(_ tape: GCRNTape, _ outputGradient: Tensor, stateGradient: RecurrentState?)
         throws(GraphSeqError) -> (input: Tensor, initialState: RecurrentState)
@@ -172,10 +183,10 @@ final class GCRNParameters {
     // MARK: Bases in GEMM row layout
 
     /// The basis of every step of x ([T, N, B, F]) as [T*N*B, K*F] rows.
-    func inputBasis(_ x: Tensor, _ lhat: Graph) throws(GraphSeqError) -> Tensor {
+    func inputBasis(_ x: Tensor, _ lhat: Graph, reusing spare: Tensor?) throws(GraphSeqError) -> Tensor {
         let (T, N, B, F, K) = (x.shape[0], x.shape[1], x.shape[2], inputSize, order)
         let nodeMajor = Tensor(shape: [N, T * B * F]), terms = Tensor(shape: [N, K * T * B * F])
-        let basis = Tensor(shape: [T * N * B, K * F])
+        let basis = buffer([T * N * B, K * F], reusing: spare)
         try withPointers([x, nodeMajor, terms, basis]) { (p) throws(GraphSeqError) in
             permuteBlocks(p[0], p[1], sizes: [T, N], order: [1, 0], block: B * F)
             try check(gsq_cheb_basis(lhat.handle, Int64(K), Int64(T * B * F), p[1], Int64(T * B * F),

@@ -57,10 +57,12 @@ public final class GConvGRU: GCRNRecurrence {
 
     public func forward(_ x: Tensor, graph: Graph, initialState: RecurrentState?)
         throws(GraphSeqError) -> (output: Tensor, state: RecurrentState) {
-        let (output, state, tape) = try run(x, operator: core.operatorFor(graph, owner: GConvGRU.name),
-                                            initialState: initialState)
-        self.tape = tape
-        return (output, state)
+        let spare = tape
+        tape = nil
+        let result = try run(x, operator: core.operatorFor(graph, owner: GConvGRU.name),
+                             initialState: initialState, recycling: spare)
+        tape = result.tape
+        return (result.output, result.state)
     }
 
     public func backward(_ outputGradient: Tensor, stateGradient: RecurrentState?)
@@ -81,7 +83,7 @@ public final class GConvGRU: GCRNRecurrence {
         return b
     }
 
-    func run(_ x: Tensor, operator lhat: Graph, initialState: RecurrentState?)
+    func run(_ x: Tensor, operator lhat: Graph, initialState: RecurrentState?, recycling old: GCRNTape?)
         throws(GraphSeqError) -> (output: Tensor, state: RecurrentState, tape: GCRNTape) {
         let (T, N, B) = try core.inputShape(x, lhat, owner: GConvGRU.name)
         let (H, K, F) = (hiddenSize, order, inputSize)
@@ -90,9 +92,10 @@ public final class GConvGRU: GCRNRecurrence {
             try require(s.h.shape == [N, B, H] && s.c == nil,
                         "GConvGRU.forward: initial state h \(s.h.shape), expected [\(N), \(B), \(H)] and no c")
         }
-        let bx = try core.inputBasis(x, lhat)
-        let gates = Tensor(shape: [T + 1, rows, 3 * H])
-        let bh = Tensor(shape: [T, rows, K * H]), brh = Tensor(shape: [T, rows, K * H])
+        let bx = try core.inputBasis(x, lhat, reusing: old?.inputBasis)
+        let gates = buffer([T + 1, rows, 3 * H], reusing: old?.gates)
+        let bh = buffer([T, rows, K * H], reusing: old?.hiddenBasis)
+        let brh = buffer([T, rows, K * H], reusing: old?.resetBasis)
         let rh = Tensor(shape: [rows, H])
         let output = Tensor(shape: [T, N, B, H])
         let h0 = initialState?.h, bias = summedBias()

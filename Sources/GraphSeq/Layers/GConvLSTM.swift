@@ -89,10 +89,12 @@ public final class GConvLSTM: GCRNRecurrence {
 
     public func forward(_ x: Tensor, graph: Graph, initialState: RecurrentState?)
         throws(GraphSeqError) -> (output: Tensor, state: RecurrentState) {
-        let (output, state, tape) = try run(x, operator: core.operatorFor(graph, owner: GConvLSTM.name),
-                                            initialState: initialState)
-        self.tape = tape
-        return (output, state)
+        let spare = tape
+        tape = nil
+        let result = try run(x, operator: core.operatorFor(graph, owner: GConvLSTM.name),
+                             initialState: initialState, recycling: spare)
+        tape = result.tape
+        return (result.output, result.state)
     }
 
     public func backward(_ outputGradient: Tensor, stateGradient: RecurrentState?)
@@ -112,7 +114,7 @@ public final class GConvLSTM: GCRNRecurrence {
         return b
     }
 
-    func run(_ x: Tensor, operator lhat: Graph, initialState: RecurrentState?)
+    func run(_ x: Tensor, operator lhat: Graph, initialState: RecurrentState?, recycling old: GCRNTape?)
         throws(GraphSeqError) -> (output: Tensor, state: RecurrentState, tape: GCRNTape) {
         let (T, N, B) = try core.inputShape(x, lhat, owner: GConvLSTM.name)
         let (H, K, F) = (hiddenSize, order, inputSize)
@@ -121,13 +123,14 @@ public final class GConvLSTM: GCRNRecurrence {
             try require(s.h.shape == [N, B, H] && (s.c == nil || s.c!.shape == [N, B, H]),
                         "GConvLSTM.forward: initial state h \(s.h.shape), c \(s.c?.shape ?? []), expected [\(N), \(B), \(H)]")
         }
-        let bx = try core.inputBasis(x, lhat)
-        let gates = Tensor(shape: [T + 1, rows, 4 * H])
-        let bh = Tensor(shape: [T, rows, K * H])
-        let cells = Tensor(shape: [T + 1, rows, H])
+        let bx = try core.inputBasis(x, lhat, reusing: old?.inputBasis)
+        let gates = buffer([T + 1, rows, 4 * H], reusing: old?.gates)
+        let bh = buffer([T, rows, K * H], reusing: old?.hiddenBasis)
+        let cells = buffer([T + 1, rows, H], reusing: old?.cells)
         let output = Tensor(shape: [T, N, B, H])
         let h0 = initialState?.h
-        if let c0 = initialState?.c { cells.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: c0.values, count: c0.count) } }
+        let c0 = cells.slice(0)
+        if let c = initialState?.c { c0.fill(0); c0.add(c) } else { c0.fill(0) }
         let bias = summedBias()
         let peep: Tensor? = peephole ? Tensor(shape: [3 * H]) : nil
         if let peep { for (i, p) in peepholes.enumerated() { for j in 0..<H { peep[i * H + j] = p.value[0, j] } } }
