@@ -130,7 +130,8 @@ public final class GConvLSTM: GCRNRecurrence {
         let output = Tensor(shape: [T, N, B, H])
         let h0 = initialState?.h
         let c0 = cells.slice(0)
-        if let c = initialState?.c { c0.fill(0); c0.add(c) } else { c0.fill(0) }
+        c0.fill(0)
+        if let c = initialState?.c { c0.add(c) }
         let bias = summedBias()
         let peep: Tensor? = peephole ? Tensor(shape: [3 * H]) : nil
         if let peep { for (i, p) in peepholes.enumerated() { for j in 0..<H { peep[i * H + j] = p.value[0, j] } } }
