@@ -1,0 +1,214 @@
+internal import CGraphSeq
+
+/// The Chebyshev graph convolutional LSTM (GCRN model 2, Seo et al. 2016),
+/// with PyTorch Geometric Temporal's `GConvLSTM` semantics and checkpoint:
+///
+///     I = σ(ChebX_i(X) + ChebH_i(H) + w_c_i ⊙ C + b_i)
+///     F = σ(ChebX_f(X) + ChebH_f(H) + w_c_f ⊙ C + b_f)
+///     T = tanh(ChebX_c(X) + ChebH_c(H) + b_c)
+///     C = F ⊙ C + I ⊙ T
+///     O = σ(ChebX_o(X) + ChebH_o(H) + w_c_o ⊙ C + b_o)
+///     H = O ⊙ tanh(C)
+///
+/// where each Cheb is a ChebConv of order K over the scaled Laplacian of the
+/// graph. x is [T, N, B, inputSize] (B signals on one graph), the output
+/// [T, N, B, hiddenSize], states h and c [N, B, hiddenSize].
+///
+/// Fused: the Chebyshev basis of all T inputs is one kernel call and one
+/// GEMM projects it onto all four gates; each step then takes one basis of
+/// h, one GEMM for all gates and one fused cell pass. Internally the eight
+/// ChebConvs' weights are two matrices, `weight_x` [K*F, 4H] and `weight_h`
+/// [K*H, 4H] (gate slots i, f, c, o); `stateDict()` converts them to PyG's
+/// `conv_{x,h}_{i,f,c,o}.lins.{k}.weight` [H, in]. Every bias stays its own
+/// parameter (`conv_*.bias` [H], `b_*` [1, H]), as PyTorch trains them.
+///
+/// Options: `bias: false` drops the ChebConv biases (PyG-Temporal's `bias`
+/// flag; `b_*` remain, as there). `peephole: false` drops `w_c_*` (a
+/// GraphSeq extension; PyG-Temporal always has them). `lambdaMax` nil
+/// estimates the largest eigenvalue of the Laplacian once per graph.
+///
+/// ```swift
+/// let lstm = try GConvLSTM(inputSize: 2, hiddenSize: 64, order: 3, seed: 1)
+/// let (y, state) = try lstm.forward(x, graph: adjacency, initialState: nil)  // y [T, N, B, 64]
+/// let (dx, dState0) = try lstm.backward(dy, stateGradient: nil)
+/// ```
+public final class GConvLSTM: GCRNRecurrence {
+    public let inputSize: Int, hiddenSize: Int, order: Int
+    public let peephole: Bool, bias: Bool
+    let core: GCRNParameters
+    /// w_c_i, w_c_f, w_c_o ([1, H]), or empty without peepholes.
+    let peepholes: [Parameter]
+    /// b_i, b_f, b_c, b_o ([1, H]).
+    let gateBiases: [Parameter]
+    private var tape: GCRNTape?
+    private static let name = "GConvLSTM"
+
+    public init(inputSize: Int, hiddenSize: Int, order: Int,
+                normalization: LaplacianNormalization = .symmetric, lambdaMax: Float? = nil,
+                peephole: Bool = true, bias: Bool = true, seed: UInt64) throws(GraphSeqError) {
+        var rng = SplitMix64(seed: seed)
+        core = try GCRNParameters(inputSize: inputSize, hiddenSize: hiddenSize, order: order,
+                                  gates: [("i", 0), ("f", 1), ("c", 2), ("o", 3)], bias: bias,
+                                  normalization: normalization, lambdaMax: lambdaMax,
+                                  owner: GConvLSTM.name, rng: &rng)
+        (self.inputSize, self.hiddenSize, self.order, self.peephole, self.bias) =
+            (inputSize, hiddenSize, order, peephole, bias)
+        peepholes = peephole ? (0..<3).map { _ in
+            let p = Parameter(Tensor(shape: [1, hiddenSize]))
+            Initialization.glorotUniform(p.value, fanIn: 1, fanOut: hiddenSize, using: &rng)
+            return p
+        } : []
+        gateBiases = (0..<4).map { _ in Parameter(Tensor(shape: [1, hiddenSize])) }
+    }
+
+    /// PyG-Temporal's own parameters in its order: w_c_i, b_i, w_c_f, b_f, b_c, w_c_o, b_o.
+    private var ownParameters: [(name: String, parameter: Parameter)] {
+        let w = peephole ? peepholes : [], b = gateBiases
+        return (peephole ? [("w_c_i", w[0])] : []) + [("b_i", b[0])]
+            + (peephole ? [("w_c_f", w[1])] : []) + [("b_f", b[1]), ("b_c", b[2])]
+            + (peephole ? [("w_c_o", w[2])] : []) + [("b_o", b[3])]
+    }
+
+    /// The fused weights `weight_x`, `weight_h`, then every bias and peephole
+    /// under its PyG-Temporal name.
+    public var namedParameters: [(name: String, parameter: Parameter)] {
+        core.namedParameters + ownParameters
+    }
+
+    private var checkpoint: [CheckpointEntry] {
+        ownParameters.map { .parameter($0.name, $0.parameter) }
+            + (0..<4).flatMap { core.checkpointEntries(gate: $0) }
+    }
+
+    /// PyG-Temporal's state dict: names, order and shapes of `GConvLSTM.state_dict()`.
+    public func stateDict() -> [(name: String, tensor: Tensor)] { GraphSeq.stateDict(checkpoint) }
+
+    public func loadStateDict(_ tensors: [String: Tensor]) throws(GraphSeqError) {
+        try GraphSeq.loadStateDict(tensors, checkpoint, owner: GConvLSTM.name)
+    }
+
+    public func forward(_ x: Tensor, graph: Graph, initialState: RecurrentState?)
+        throws(GraphSeqError) -> (output: Tensor, state: RecurrentState) {
+        let spare = tape
+        tape = nil
+        let result = try run(x, operator: core.operatorFor(graph, owner: GConvLSTM.name),
+                             initialState: initialState, recycling: spare)
+        tape = result.tape
+        return (result.output, result.state)
+    }
+
+    public func backward(_ outputGradient: Tensor, stateGradient: RecurrentState?)
+        throws(GraphSeqError) -> (input: Tensor, initialState: RecurrentState) {
+        guard let tape else { throw .invalidArgument("GConvLSTM.backward: called before forward") }
+        return try backprop(tape, outputGradient, stateGradient: stateGradient)
+    }
+
+    /// The bias of each gate slot: conv_x bias + conv_h bias + b.
+    private func summedBias() -> Tensor {
+        let H = hiddenSize, b = Tensor(shape: [4 * H])
+        withPointers([b] + gateBiases.map(\.value) + core.inputBiases.map(\.value) + core.hiddenBiases.map(\.value)) { p in
+            for g in 0..<4 {
+                for j in 0..<H { p[0][g * H + j] = bias ? p[1 + g][j] + p[5 + g][j] + p[9 + g][j] : p[1 + g][j] }
+            }
+        }
+        return b
+    }
+
+    func run(_ x: Tensor, operator lhat: Graph, initialState: RecurrentState?, recycling old: GCRNTape?)
+        throws(GraphSeqError) -> (output: Tensor, state: RecurrentState, tape: GCRNTape) {
+        let (T, N, B) = try core.inputShape(x, lhat, owner: GConvLSTM.name)
+        let (H, K, F) = (hiddenSize, order, inputSize)
+        let rows = N * B
+        if let s = initialState {
+            try require(s.h.shape == [N, B, H] && (s.c == nil || s.c!.shape == [N, B, H]),
+                        "GConvLSTM.forward: initial state h \(s.h.shape), c \(s.c?.shape ?? []), expected [\(N), \(B), \(H)]")
+        }
+        let bx = try core.inputBasis(x, lhat, reusing: old?.inputBasis)
+        let gates = buffer([T + 1, rows, 4 * H], reusing: old?.gates)
+        let bh = buffer([T, rows, K * H], reusing: old?.hiddenBasis)
+        let cells = buffer([T + 1, rows, H], reusing: old?.cells)
+        let output = Tensor(shape: [T, N, B, H])
+        let h0 = initialState?.h
+        let c0 = cells.slice(0)
+        c0.fill(0)
+        if let c = initialState?.c { c0.add(c) }
+        let bias = summedBias()
+        let peep: Tensor? = peephole ? Tensor(shape: [3 * H]) : nil
+        if let peep { for (i, p) in peepholes.enumerated() { for j in 0..<H { peep[i * H + j] = p.value[0, j] } } }
+        let basis = HiddenBasis(lhat: lhat, nodes: N, batch: B, channels: H, order: K)
+        let terms = Tensor(shape: [basis.scratchCount])
+        let flags: UInt32 = peephole ? GSQ_LSTM_PEEPHOLE : 0
+        try withPointers([bx, core.inputWeight.value, gates, bh, core.hiddenWeight.value, cells, output, terms,
+                          bias, peep ?? bias, h0 ?? bias]) { (p) throws(GraphSeqError) in
+            let (g, whp, c, out) = (p[2], p[4], p[5], p[6])
+            try sgemm(m: T * rows, n: 4 * H, k: K * F, p[0], lda: K * F, p[1], ldb: 4 * H, g, ldc: 4 * H)
+            for t in 0..<T {
+                let gt = g + t * rows * 4 * H
+                let hPrev: UnsafeMutablePointer<Float>? = t > 0 ? out + (t - 1) * rows * H : (h0 == nil ? nil : p[10])
+                if let hPrev {
+                    let bt = p[3] + t * rows * K * H
+                    try basis.forward(hPrev, into: bt, terms: p[7])
+                    try sgemm(m: rows, n: 4 * H, k: K * H, bt, lda: K * H, whp, ldb: 4 * H, beta: 1, gt, ldc: 4 * H)
+                }
+                try check(gsq_lstm_cell_forward(Int64(rows), Int64(H), flags, gt, p[8], peep == nil ? nil : p[9],
+                                                c + t * rows * H, c + (t + 1) * rows * H, out + t * rows * H))
+            }
+        }
+        let hT = output.slice(T - 1).copy()
+        let cT = try cells.slice(T).copy().reshaped([N, B, H])
+        let tape = GCRNTape(steps: T, nodes: N, batch: B, lhat: lhat, inputBasis: bx, gates: gates,
+                            hiddenBasis: bh, resetBasis: nil, cells: cells, output: output,
+                            initialHidden: h0, bias: bias, peephole: peep)
+        return (output, RecurrentState(h: hT, c: cT), tape)
+    }
+
+    func backprop(_ tape: GCRNTape, _ dy: Tensor, stateGradient: RecurrentState?)
+        throws(GraphSeqError) -> (input: Tensor, initialState: RecurrentState) {
+        let (T, N, B, H, K) = (tape.steps, tape.nodes, tape.batch, hiddenSize, order)
+        let rows = N * B, shape = [N, B, H]
+        try require(dy.shape == [T, N, B, H],
+                    "GConvLSTM.backward: output gradient has shape \(dy.shape), expected \([T, N, B, H])")
+        if let s = stateGradient {
+            try require(s.h.shape == shape && (s.c == nil || s.c!.shape == shape),
+                        "GConvLSTM.backward: state gradient h \(s.h.shape), c \(s.c?.shape ?? []), expected \(shape)")
+        }
+        let dh = Tensor(shape: shape), dc = [Tensor(shape: shape), Tensor(shape: shape)]
+        let dbh = Tensor(shape: [rows, K * H])
+        let dbias = Tensor(shape: [4 * H]), dpeep = Tensor(shape: [3 * H])
+        let basis = HiddenBasis(lhat: tape.lhat, nodes: N, batch: B, channels: H, order: K)
+        let terms = Tensor(shape: [basis.scratchCount])
+        let flags: UInt32 = peephole ? GSQ_LSTM_PEEPHOLE : 0
+        let zero = Tensor(shape: [1])
+        if let c = stateGradient?.c { dc[0].add(c) }
+        let gates = tape.gates, cells = tape.cells!
+        try withPointers([dy, stateGradient?.h ?? zero, gates, cells, dh, dc[0], dc[1], dbh, terms,
+                          core.hiddenWeight.value, tape.peephole ?? zero, dpeep, dbias]) { (p) throws(GraphSeqError) in
+            let (g, c, dhp, wh) = (p[2], p[3], p[4], p[9])
+            sum(p[0] + (T - 1) * rows * H, stateGradient == nil ? nil : p[1], into: dhp, count: rows * H)
+            for t in stride(from: T - 1, through: 0, by: -1) {
+                let (dcIn, dcOut) = (p[5 + (T - 1 - t) % 2], p[5 + (T - t) % 2])
+                let dg = g + (t + 1) * rows * 4 * H
+                try check(gsq_lstm_cell_backward(Int64(rows), Int64(H), flags, g + t * rows * 4 * H,
+                                                 peephole ? p[10] : nil, c + t * rows * H, c + (t + 1) * rows * H,
+                                                 dhp, dcIn, dg, dcOut, peephole ? p[11] : nil, p[12]))
+                // dh_{t-1} = adjoint basis of (dgates W_h^T), plus dy_{t-1}.
+                try sgemm(transposeB: true, m: rows, n: K * H, k: 4 * H, dg, lda: 4 * H, wh, ldb: 4 * H,
+                          p[7], ldc: K * H)
+                try basis.backward(p[7], into: dhp, beta: 0, terms: p[8])
+                if t > 0 { for i in 0..<(rows * H) { dhp[i] += p[0][(t - 1) * rows * H + i] } }
+            }
+        }
+        try accumulateWeightGradients(tape, recurrent: [(tape.hiddenBasis, 0..<4)])
+        for g in 0..<4 {
+            addSlot(dbias, offset: g * H, into: gateBiases[g])
+            if bias {
+                addSlot(dbias, offset: g * H, into: core.inputBiases[g])
+                addSlot(dbias, offset: g * H, into: core.hiddenBiases[g])
+            }
+        }
+        for (i, p) in peepholes.enumerated() { addSlot(dpeep, offset: i * H, into: p) }
+        let dx = try inputGradient(tape)
+        return (dx, RecurrentState(h: dh, c: dc[T % 2]))
+    }
+}
+
