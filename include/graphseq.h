@@ -543,8 +543,8 @@ typedef struct gsq_model_options {
  *  does not provide. */
 GSQ_API gsq_status_t gsq_model_create(gsq_model_t *out,
                                       const gsq_model_options_t *options);
-/** Frees a model and everything it handed out; NULL is allowed. An optimiser
- *  of the model must be destroyed first. */
+/** Releases a model; NULL is allowed. Its memory (and every pointer it
+ *  handed out) is freed once no optimiser of it remains either. */
 GSQ_API void gsq_model_destroy(gsq_model_t model);
 /** training != 0 enables training-only behaviour (dropout); the default is
  *  training. */
@@ -608,9 +608,11 @@ GSQ_API gsq_status_t gsq_model_parameter(gsq_model_t model, int64_t index,
                                          int64_t shape[4]);
 /** Sets every parameter gradient to zero. */
 GSQ_API gsq_status_t gsq_model_zero_grad(gsq_model_t model);
-/** Scales all gradients by max_norm / (total + 1e-6) when their global L2
- *  norm `total` exceeds max_norm > 0 (torch.nn.utils.clip_grad_norm_);
- *  total_norm (may be NULL) receives the norm before clipping. */
+/** Rescales all gradients together so that their global L2 norm is at most
+ *  max_norm (finite, >= 0): when the coefficient max_norm / (norm + 1e-6) is
+ *  below 1 every gradient is multiplied by it (torch.nn.utils.clip_grad_norm_).
+ *  total_norm (may be NULL) receives the norm before clipping, accumulated in
+ *  double in parameter order. */
 GSQ_API gsq_status_t gsq_model_clip_grad_norm(gsq_model_t model, float max_norm,
                                               float *total_norm);
 /** Writes the model's state dict (PyTorch names and shapes) as a safetensors
@@ -620,6 +622,89 @@ GSQ_API gsq_status_t gsq_model_save(gsq_model_t model, const char *path);
  *  peer's names: names, shapes and dtypes are validated and nothing changes
  *  on failure. */
 GSQ_API gsq_status_t gsq_model_load(gsq_model_t model, const char *path);
+
+typedef struct gsq_optimizer *gsq_optimizer_t;
+
+typedef enum gsq_optimizer_kind {
+    GSQ_OPTIMIZER_SGD = 0,     /**< torch.optim.SGD (momentum, Nesterov) */
+    GSQ_OPTIMIZER_RMSPROP = 1, /**< torch.optim.RMSprop */
+    GSQ_OPTIMIZER_ADAM = 2,    /**< torch.optim.Adam (L2 weight decay) */
+    GSQ_OPTIMIZER_ADAMW = 3    /**< torch.optim.AdamW (decoupled weight decay) */
+} gsq_optimizer_kind_t;
+
+/**
+ * Hyper-parameters, named and defined as torch.optim's; fields a kind does
+ * not use are ignored. Start from GSQ_OPTIMIZER_OPTIONS_INIT (torch's Adam
+ * defaults); note torch's other defaults: RMSprop lr 0.01, AdamW
+ * weight_decay 0.01.
+ */
+typedef struct gsq_optimizer_options {
+    uint32_t struct_size;       /**< sizeof(gsq_optimizer_options_t) */
+    gsq_optimizer_kind_t kind;
+    float learning_rate;        /**< all kinds, >= 0 */
+    float momentum;             /**< SGD, RMSPROP */
+    float dampening;            /**< SGD */
+    int32_t nesterov;           /**< SGD (needs momentum > 0, dampening 0) */
+    float alpha;                /**< RMSPROP smoothing constant */
+    float beta1, beta2;         /**< ADAM, ADAMW, in [0, 1) */
+    float epsilon;              /**< RMSPROP, ADAM, ADAMW */
+    float weight_decay;         /**< all kinds (decoupled for ADAMW) */
+    int32_t centered;           /**< RMSPROP */
+    int32_t amsgrad;            /**< ADAM, ADAMW */
+} gsq_optimizer_options_t;
+
+#define GSQ_OPTIMIZER_OPTIONS_INIT                                             \
+    {sizeof(gsq_optimizer_options_t), GSQ_OPTIMIZER_ADAM, 1e-3f, 0.0f, 0.0f,  \
+     0, 0.99f, 0.9f, 0.999f, 1e-8f, 0.0f, 0, 0}
+
+/** An optimiser over all of model's parameters (in gsq_model_parameter's
+ *  order), with its state (momentum, averages) zeroed. It keeps the model's
+ *  parameters alive, so the two may be destroyed in either order. struct_size
+ *  must equal sizeof(gsq_optimizer_options_t); hyper-parameters are checked
+ *  as torch.optim checks them. */
+GSQ_API gsq_status_t gsq_optimizer_create(gsq_optimizer_t *out, gsq_model_t model,
+                                          const gsq_optimizer_options_t *options);
+/** Frees an optimiser; NULL is allowed. */
+GSQ_API void gsq_optimizer_destroy(gsq_optimizer_t optimizer);
+/** Updates every parameter in place from its accumulated gradient (one
+ *  torch.optim step; gradients are not cleared). */
+GSQ_API gsq_status_t gsq_optimizer_step(gsq_optimizer_t optimizer);
+/** Sets the step size (finite, >= 0), e.g. from a schedule between epochs. */
+GSQ_API gsq_status_t gsq_optimizer_set_learning_rate(gsq_optimizer_t optimizer,
+                                                     float learning_rate);
+
+/*
+ * Losses: the mean loss into *loss and, when grad is not NULL, dLoss/dpred
+ * (or dLoss/dlogits) into grad, in the layout of pred; both are written only
+ * on success. Arrays are dense; n, rows, classes >= 1; NaN inputs give NaN.
+ * The formulas are the Swift `Loss` functions' (PyTorch's mse_loss, l1_loss,
+ * cross_entropy, binary_cross_entropy_with_logits with mean reduction over
+ * the counted entries), summed in double in a fixed order.
+ */
+
+/** mean((pred - target)^2) over n entries. */
+GSQ_API gsq_status_t gsq_loss_mse(int64_t n, const float *pred,
+                                  const float *target, float *loss,
+                                  float *grad);
+/** mean |pred - target| over the entries with mask 1 (mask: n values, each
+ *  0 or 1, or NULL = all; masked-out targets may be NaN, e.g. missing
+ *  readings). 0 with zero gradient when nothing is counted. */
+GSQ_API gsq_status_t gsq_loss_mae(int64_t n, const float *pred,
+                                  const float *target, const float *mask,
+                                  float *loss, float *grad);
+/** Softmax cross-entropy of logits [rows][classes] against labels (rows
+ *  entries in 0..classes-1), averaged over the rows whose mask is non-zero
+ *  (mask: rows bytes, or NULL = all; labels of masked-out rows may hold
+ *  anything, e.g. -1): semi-supervised node classification. 0 with zero
+ *  gradient when no row is counted. */
+GSQ_API gsq_status_t gsq_loss_softmax_cross_entropy(
+    int64_t rows, int64_t classes, const float *logits, const int32_t *labels,
+    const uint8_t *mask, float *loss, float *grad);
+/** Binary cross-entropy of sigmoid(logits) against targets in [0, 1], in the
+ *  numerically stable form, averaged over n entries: link prediction. */
+GSQ_API gsq_status_t gsq_loss_bce_with_logits(int64_t n, const float *logits,
+                                              const float *targets, float *loss,
+                                              float *grad);
 
 #ifdef __cplusplus
 }
