@@ -554,7 +554,7 @@ GSQ_API gsq_status_t gsq_model_set_training(gsq_model_t model, int32_t training)
  * Runs the model on src (rank and shape as in the table above, row-major)
  * and keeps what backward needs. graph: required for graph kinds, NULL
  * otherwise (only read during the call). lengths: sequence kinds only, B
- * entries in 0..T (outputs past a sequence's end are zero, its final state is
+ * entries in 1..T (outputs past a sequence's end are zero, its final state is
  * the state at its length), NULL = all T. h0, c0: initial states in the shapes
  * above, NULL = zeros; must be NULL for kinds without that state.
  */

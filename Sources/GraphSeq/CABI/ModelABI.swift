@@ -62,20 +62,29 @@ package func gsq_model_forward(_ model: gsq_model_t?, _ graph: gsq_graph_t?,
             lengthArray = (0..<count).map { Int(lengths[$0]) }
         }
         let shapes = core.stateShapes(input: dims)
-        let initial = ModelState(h: try optionalState(h0, shapes.h, "h0"),
-                                 c: try optionalState(c0, shapes.c, "c0"))
+        let initial = try stateCopy(h0, c0, shapes: shapes, names: ("h0", "c0"))
         let result = try core.forward(x, graph: swiftGraph, lengths: lengthArray, initialState: initial)
         handle.recordForward(input: dims, output: result.output, state: result.state)
     }
 }
 
-/// A copy of an optional C state (NULL: nil, meaning zeros); an error when
-/// given for a state the model does not have (`shape` nil).
-private func optionalState(_ data: UnsafePointer<Float>?, _ shape: [Int]?, _ name: String)
-    throws(GraphSeqError) -> Tensor? {
-    guard let data else { return nil }
-    guard let shape else { throw .invalidArgument("\(name) must be NULL: the model has no such state") }
-    return try tensorCopy(data, shape: shape, name: name)
+/// Copies of optional C states h and c (NULL: zeros) of the given shapes;
+/// an error for a state the model does not have (shape nil). With only c
+/// given, h is made explicitly zero (the Swift layers take c only with h).
+private func stateCopy(_ h: UnsafePointer<Float>?, _ c: UnsafePointer<Float>?,
+                       shapes: (h: [Int]?, c: [Int]?), names: (h: String, c: String))
+    throws(GraphSeqError) -> ModelState {
+    func copy(_ data: UnsafePointer<Float>?, _ shape: [Int]?, _ name: String) throws(GraphSeqError) -> Tensor? {
+        guard let data else { return nil }
+        guard let shape else { throw .invalidArgument("\(name) must be NULL: the model has no such state") }
+        return try tensorCopy(data, shape: shape, name: name)
+    }
+    var state = ModelState(h: try copy(h, shapes.h, names.h), c: try copy(c, shapes.c, names.c))
+    if state.h == nil, state.c != nil, let shape = shapes.h {
+        try require(elementCount(shape) <= maximumElementCount, "\(names.h) of shape \(shape) is too large")
+        state.h = Tensor(shape: shape)
+    }
+    return state
 }
 
 @c @implementation
@@ -110,8 +119,8 @@ package func gsq_model_backward(_ model: gsq_model_t?, _ doutput: UnsafePointer<
         let handle = try ModelHandle.from(model)
         guard let output = handle.output else { throw .invalidArgument("called before any forward") }
         let dy = try tensorCopy(doutput, shape: output.shape, name: "doutput")
-        let gradient = ModelState(h: try optionalState(dh, handle.state.h?.shape, "dh"),
-                                  c: try optionalState(dc, handle.state.c?.shape, "dc"))
+        let gradient = try stateCopy(dh, dc, shapes: (handle.state.h?.shape, handle.state.c?.shape),
+                                     names: ("dh", "dc"))
         let result = try handle.core.backward(dy, stateGradient: gradient)
         handle.recordBackward(input: result.input, initialState: result.initialState)
     }
