@@ -442,6 +442,7 @@ GSQ_API gsq_status_t gsq_rnn_cell_backward(int64_t batch, int64_t hidden,
  *   GCONV_GRU       GConvGRU            [T, N, B, I]     needed  [T, N, B, H]
  *   GCRN_SEQ2SEQ    GCRNEncoderDecoder  [T, N, B, I]     needed  [horizon, N, B, O]
  *   GCRN1           not yet provided: gsq_model_create returns GSQ_ERR_UNSUPPORTED
+ *   (GCRN_SEQ2SEQ is not provided yet either: GSQ_ERR_UNSUPPORTED.)
  *
  * I = input_size, H = hidden_size, O = output_size (for LSTM: proj_size if
  * > 0, else H), D = 2 if bidirectional else 1, L = num_layers.

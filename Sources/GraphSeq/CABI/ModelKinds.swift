@@ -14,18 +14,62 @@ func makeModelCore(_ o: gsq_model_options_t) throws(GraphSeqError) -> any ModelC
     let widest = Int(max(o.input_size, o.hidden_size, o.output_size, o.proj_size, 1))
     let bound = elementCount([widest, widest, 4, Int(max(o.order, 1)), Int(max(o.num_layers, 1)), 2])
     try require(bound <= 1 << 34, "a model of these sizes is too large")
-    let (input, output) = (Int(o.input_size), Int(o.output_size))
+    try require(o.lstm_flags & ~(GSQ_LSTM_PEEPHOLE | GSQ_LSTM_COUPLED) == 0,
+                "lstm_flags = \(o.lstm_flags) has bits other than GSQ_LSTM_PEEPHOLE | GSQ_LSTM_COUPLED")
+    let (input, hidden, output) = (Int(o.input_size), Int(o.hidden_size), Int(o.output_size))
+    let order = Int(o.order), bias = o.bias != 0
+    let peephole = o.lstm_flags & GSQ_LSTM_PEEPHOLE != 0
+    let lambdaMax: Float? = o.lambda_max == 0 ? nil : o.lambda_max
+    let recurrent = RecurrentOptions(numLayers: Int(o.num_layers), bidirectional: o.bidirectional != 0,
+                                     dropout: o.dropout, bias: bias, batchFirst: o.batch_first != 0)
 
     switch o.kind {
     case GSQ_MODEL_LINEAR:
-        return LinearModel(linear: try Linear(inputSize: input, outputSize: output,
-                                              bias: o.bias != 0, seed: o.seed))
-    case GSQ_MODEL_RNN_TANH, GSQ_MODEL_RNN_RELU, GSQ_MODEL_LSTM, GSQ_MODEL_GRU,
-         GSQ_MODEL_GCN_CONV, GSQ_MODEL_CHEB_CONV, GSQ_MODEL_GCONV_LSTM, GSQ_MODEL_GCONV_GRU,
-         GSQ_MODEL_GCRN1, GSQ_MODEL_GCRN_SEQ2SEQ:
+        return LinearModel(linear: try Linear(inputSize: input, outputSize: output, bias: bias, seed: o.seed))
+    case GSQ_MODEL_RNN_TANH, GSQ_MODEL_RNN_RELU:
+        let rnn = try RNN(inputSize: input, hiddenSize: hidden, activation: o.kind == GSQ_MODEL_RNN_RELU ? .relu : .tanh,
+                          options: recurrent, seed: o.seed)
+        return SequenceModel(sequence: rnn, options: recurrent, hSize: hidden, cSize: nil)
+    case GSQ_MODEL_LSTM:
+        let lstm = try LSTM(inputSize: input, hiddenSize: hidden, options: recurrent, peephole: peephole,
+                            coupledInputForget: o.lstm_flags & GSQ_LSTM_COUPLED != 0,
+                            projectionSize: Int(o.proj_size), seed: o.seed)
+        return SequenceModel(sequence: lstm, options: recurrent, hSize: o.proj_size > 0 ? Int(o.proj_size) : hidden,
+                             cSize: hidden)
+    case GSQ_MODEL_GRU:
+        let gru = try GRU(inputSize: input, hiddenSize: hidden, options: recurrent,
+                          form: o.gru_reset_before_product != 0 ? .resetBeforeProduct : .linearBeforeReset, seed: o.seed)
+        return SequenceModel(sequence: gru, options: recurrent, hSize: hidden, cSize: nil)
+    case GSQ_MODEL_GCN_CONV:
+        return GraphModel(conv: try GCNConv(inputSize: input, outputSize: output, bias: bias, seed: o.seed))
+    case GSQ_MODEL_CHEB_CONV:
+        return GraphModel(conv: try ChebConv(inputSize: input, outputSize: output, order: order,
+                                             normalization: normalization(o.normalization), lambdaMax: lambdaMax,
+                                             bias: bias, seed: o.seed))
+    case GSQ_MODEL_GCONV_LSTM:
+        let lstm = try GConvLSTM(inputSize: input, hiddenSize: hidden, order: order,
+                                 normalization: normalization(o.normalization), lambdaMax: lambdaMax,
+                                 peephole: peephole, bias: bias, seed: o.seed)
+        return GraphSequenceModel(recurrence: lstm, hiddenSize: hidden, hasCellState: true)
+    case GSQ_MODEL_GCONV_GRU:
+        let gru = try GConvGRU(inputSize: input, hiddenSize: hidden, order: order,
+                               normalization: normalization(o.normalization), lambdaMax: lambdaMax,
+                               bias: bias, seed: o.seed)
+        return GraphSequenceModel(recurrence: gru, hiddenSize: hidden, hasCellState: false)
+    case GSQ_MODEL_GCRN1, GSQ_MODEL_GCRN_SEQ2SEQ:
         throw .unsupported("kind \(kindName(o.kind)) is not provided by this build of GraphSeq yet")
     default:
         throw .invalidArgument("kind = \(o.kind.rawValue) is not a gsq_model_kind_t")
+    }
+}
+
+/// The Swift normalisation of a C one.
+private func normalization(_ n: gsq_laplacian_t) throws(GraphSeqError) -> LaplacianNormalization {
+    switch n {
+    case GSQ_LAPLACIAN_NONE: .none
+    case GSQ_LAPLACIAN_SYM: .symmetric
+    case GSQ_LAPLACIAN_RW: .randomWalk
+    default: throw .invalidArgument("normalization = \(n.rawValue) is not a gsq_laplacian_t")
     }
 }
 
