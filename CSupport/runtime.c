@@ -58,6 +58,13 @@ gsq_status_t gsq__fail(gsq_status_t status, const char *fmt, ...) {
     return status;
 }
 
+/* The Swift half of the C ABI (Sources/GraphSeq/CABI) reports its errors
+ * here; it declares this function itself, so no header exports it. */
+GSQ_HIDDEN void gsq__set_last_error(const char *message);
+void gsq__set_last_error(const char *message) {
+    snprintf(last_error, sizeof last_error, "%s", message ? message : "");
+}
+
 /* ---- argument checks ---------------------------------------------------- */
 
 bool gsq__mul_overflows(int64_t a, int64_t b) {

@@ -420,6 +420,293 @@ GSQ_API gsq_status_t gsq_rnn_cell_backward(int64_t batch, int64_t hidden,
                                            const float *dh, float *dpre,
                                            float *dbias);
 
+/* ------------------------------------------------------------------------ */
+/* Models: layers, training, checkpoints                                     */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A gsq_model_t is one layer (or stack) of the Swift API behind an opaque
+ * handle: it owns its parameters, their gradients, and the tensors of its
+ * last forward and backward. The math of each kind is documented on the
+ * Swift type named below (Sources/GraphSeq/Layers), which these functions
+ * call unchanged, so results are bitwise equal to the Swift API's.
+ *
+ *   kind            Swift type          src              graph   output
+ *   RNN_TANH, _RELU RNN                 [T, B, I] (1)    NULL    [T, B, D*H]
+ *   LSTM            LSTM                [T, B, I] (1)    NULL    [T, B, D*O]
+ *   GRU             GRU                 [T, B, I] (1)    NULL    [T, B, D*H]
+ *   LINEAR          Linear              [..., I] (2)     NULL    [..., O]
+ *   GCN_CONV        GCNConv             [N, (B,) I]      needed  [N, (B,) O]
+ *   CHEB_CONV       ChebConv            [N, (B,) I]      needed  [N, (B,) O]
+ *   GCONV_LSTM      GConvLSTM           [T, N, B, I]     needed  [T, N, B, H]
+ *   GCONV_GRU       GConvGRU            [T, N, B, I]     needed  [T, N, B, H]
+ *   GCRN_SEQ2SEQ    GCRNEncoderDecoder  [T, N, B, I]     needed  [horizon, N, B, O]
+ *   GCRN1           not yet provided: gsq_model_create returns GSQ_ERR_UNSUPPORTED
+ *   (GCRN_SEQ2SEQ is not provided yet either: GSQ_ERR_UNSUPPORTED.)
+ *
+ * I = input_size, H = hidden_size, O = output_size (for LSTM: proj_size if
+ * > 0, else H), D = 2 if bidirectional else 1, L = num_layers.
+ * (1) [B, T, I] in and [B, T, D*.] out with batch_first. (2) rank 1 to 4.
+ * States (h0, c0, final h and c, their gradients): sequence kinds h
+ * [L*D, B, O] (O = H except for a projected LSTM) and, for LSTM only, c
+ * [L*D, B, H], in PyTorch's order (layer-major, direction minor); GCONV_LSTM
+ * h and c [N, B, H]; GCONV_GRU h [N, B, H]; the other kinds have no state.
+ * `graph` is the (weighted) adjacency as the user has it: the model
+ * normalises it (GCN renormalisation, or the scaled Laplacian of
+ * `normalization` and `lambda_max`) and reuses the result while the same
+ * adjacency (same arrays) is passed again.
+ *
+ * Ownership: every pointer a model hands out (tensors, parameter values and
+ * gradients, names) belongs to the model; input arrays are copied, never
+ * retained. A model or optimiser serves one call at a time (different
+ * handles may be used concurrently). On failure nothing is written and the
+ * model keeps the state of its last successful call.
+ *
+ * Worked example: a GConvLSTM trained with Adam on an MSE loss.
+ *
+ *     gsq_model_options_t mo = GSQ_MODEL_OPTIONS_INIT;
+ *     mo.kind = GSQ_MODEL_GCONV_LSTM;  mo.lstm_flags = GSQ_LSTM_PEEPHOLE;
+ *     mo.input_size = F;  mo.hidden_size = H;  mo.order = 3;
+ *     gsq_optimizer_options_t oo = GSQ_OPTIMIZER_OPTIONS_INIT;  // Adam, 1e-3
+ *     gsq_model_t m = NULL;
+ *     gsq_optimizer_t opt = NULL;
+ *     const int64_t shape[4] = {T, N, B, F};
+ *     const float *y;
+ *     float loss;
+ *     gsq_status_t s = gsq_model_create(&m, &mo);
+ *     if (!s) s = gsq_optimizer_create(&opt, m, &oo);
+ *     for (int step = 0; !s && step < 100; step++) {
+ *         s = gsq_model_forward(m, adjacency, x, 4, shape, NULL, NULL, NULL);
+ *         if (!s) s = gsq_model_tensor(m, GSQ_MODEL_OUTPUT, &y, NULL, NULL);
+ *         if (!s) s = gsq_loss_mse(T * N * B * H, y, target, &loss, dy);
+ *         if (!s) s = gsq_model_zero_grad(m);
+ *         if (!s) s = gsq_model_backward(m, dy, NULL, NULL);
+ *         if (!s) s = gsq_model_clip_grad_norm(m, 5.0f, NULL);
+ *         if (!s) s = gsq_optimizer_step(opt);
+ *     }
+ *     if (s) fprintf(stderr, "graphseq: %s\n", gsq_last_error());
+ *     gsq_optimizer_destroy(opt);
+ *     gsq_model_destroy(m);
+ */
+
+typedef struct gsq_model *gsq_model_t;
+
+typedef enum gsq_model_kind {
+    GSQ_MODEL_RNN_TANH = 0, /**< RNN, h = tanh(W_ih x + b_ih + W_hh h + b_hh) */
+    GSQ_MODEL_RNN_RELU = 1, /**< RNN with ReLU */
+    GSQ_MODEL_LSTM = 2,     /**< LSTM (torch.nn.LSTM + peephole/coupled options) */
+    GSQ_MODEL_GRU = 3,      /**< GRU (torch.nn.GRU, or reset-before-product) */
+    GSQ_MODEL_LINEAR = 4,   /**< y = x W^T + b on the last dimension */
+    GSQ_MODEL_GCN_CONV = 5, /**< GCNConv (PyTorch Geometric) */
+    GSQ_MODEL_CHEB_CONV = 6,  /**< ChebConv (PyTorch Geometric) */
+    GSQ_MODEL_GCONV_LSTM = 7, /**< GConvLSTM (PyG-Temporal; GCRN model 2) */
+    GSQ_MODEL_GCONV_GRU = 8,  /**< GConvGRU (PyG-Temporal) */
+    GSQ_MODEL_GCRN1 = 9,      /**< GCRN model 1: per-frame graph CNN into an LSTM */
+    GSQ_MODEL_GCRN_SEQ2SEQ = 10 /**< GCRN encoder-decoder, horizon steps ahead */
+} gsq_model_kind_t;
+
+/**
+ * What to build. Start from GSQ_MODEL_OPTIONS_INIT and set the fields the
+ * kind uses; fields a kind does not use are ignored.
+ */
+typedef struct gsq_model_options {
+    uint32_t struct_size;    /**< sizeof(gsq_model_options_t) */
+    gsq_model_kind_t kind;
+    int64_t input_size;      /**< all kinds */
+    int64_t hidden_size;     /**< recurrent kinds, GCONV_*, GCRN_SEQ2SEQ */
+    int64_t output_size;     /**< LINEAR, GCN_CONV, CHEB_CONV, GCRN_SEQ2SEQ */
+    int64_t num_layers;      /**< sequence kinds, GCRN_SEQ2SEQ (>= 1) */
+    int32_t bidirectional;   /**< sequence kinds: 0 or 1 */
+    float dropout;           /**< sequence kinds: between layers, in training */
+    int32_t bias;            /**< 0: no bias parameters */
+    int32_t batch_first;     /**< sequence kinds: [B, T, .] instead of [T, B, .] */
+    uint32_t lstm_flags;     /**< LSTM: GSQ_LSTM_PEEPHOLE | GSQ_LSTM_COUPLED;
+                                  GCONV_LSTM: GSQ_LSTM_PEEPHOLE (PyG-Temporal has it) */
+    int64_t proj_size;       /**< LSTM: projection of h (0: none) */
+    int32_t gru_reset_before_product; /**< GRU: 1 = Cho et al.'s form */
+    int64_t order;           /**< Chebyshev K >= 1: CHEB_CONV, GCONV_*, GCRN_SEQ2SEQ */
+    gsq_laplacian_t normalization; /**< of the Chebyshev Laplacian */
+    float lambda_max;        /**< > 0: used as given; 0: estimated per graph */
+    int64_t horizon;         /**< GCRN_SEQ2SEQ: steps predicted */
+    gsq_model_kind_t cell;   /**< GCRN_SEQ2SEQ: GSQ_MODEL_GCONV_LSTM or _GRU */
+    uint64_t seed;           /**< parameters are initialised from it */
+} gsq_model_options_t;
+
+/** PyTorch's defaults: one unidirectional layer, bias, no dropout, time-major,
+ *  symmetric Laplacian with lambda_max estimated, K = 2, horizon 1, seed 0. */
+#define GSQ_MODEL_OPTIONS_INIT                                                 \
+    {sizeof(gsq_model_options_t), GSQ_MODEL_LSTM, 0, 0, 0, 1, 0, 0.0f, 1, 0,  \
+     0u, 0, 0, 2, GSQ_LAPLACIAN_SYM, 0.0f, 1, GSQ_MODEL_GCONV_LSTM, 0u}
+
+/** Builds a model with freshly initialised parameters (the Swift type's
+ *  initialisation, from options->seed). struct_size must equal
+ *  sizeof(gsq_model_options_t). GSQ_ERR_UNSUPPORTED for a kind this library
+ *  does not provide. */
+GSQ_API gsq_status_t gsq_model_create(gsq_model_t *out,
+                                      const gsq_model_options_t *options);
+/** Releases a model; NULL is allowed. Its memory (and every pointer it
+ *  handed out) is freed once no optimiser of it remains either. */
+GSQ_API void gsq_model_destroy(gsq_model_t model);
+/** training != 0 enables training-only behaviour (dropout); the default is
+ *  training. */
+GSQ_API gsq_status_t gsq_model_set_training(gsq_model_t model, int32_t training);
+
+/**
+ * Runs the model on src (rank and shape as in the table above, row-major)
+ * and keeps what backward needs. graph: required for graph kinds, NULL
+ * otherwise (only read during the call). lengths: sequence kinds only, B
+ * entries in 1..T (outputs past a sequence's end are zero, its final state is
+ * the state at its length), NULL = all T. h0, c0: initial states in the shapes
+ * above, NULL = zeros; must be NULL for kinds without that state.
+ */
+GSQ_API gsq_status_t gsq_model_forward(gsq_model_t model, gsq_graph_t graph,
+                                       const float *src, int64_t rank,
+                                       const int64_t *shape,
+                                       const int64_t *lengths,
+                                       const float *h0, const float *c0);
+
+typedef enum gsq_model_tensor {
+    GSQ_MODEL_OUTPUT = 0,     /**< forward's output */
+    GSQ_MODEL_STATE_H = 1,    /**< forward's final h */
+    GSQ_MODEL_STATE_C = 2,    /**< forward's final c */
+    GSQ_MODEL_GRAD_INPUT = 3, /**< backward's dLoss/dsrc */
+    GSQ_MODEL_GRAD_H0 = 4,    /**< backward's dLoss/dh0 */
+    GSQ_MODEL_GRAD_C0 = 5     /**< backward's dLoss/dc0 */
+} gsq_model_tensor_t;
+
+/**
+ * A result of the last forward or backward: data (row-major), rank (<= 4) and
+ * shape (rank entries written). Any output pointer may be NULL. Model-owned:
+ * forward results stay valid until the next forward, backward results until
+ * the next forward or backward, all until gsq_model_destroy. Fails when the
+ * tensor does not exist (no forward/backward yet, or a kind without states).
+ */
+GSQ_API gsq_status_t gsq_model_tensor(gsq_model_t model, gsq_model_tensor_t which,
+                                      const float **data, int64_t *rank,
+                                      int64_t shape[4]);
+
+/**
+ * Back-propagates through the last forward: doutput = dLoss/doutput (the
+ * output's shape), dh, dc = dLoss/d(final h, c) (the states' shapes, NULL =
+ * zeros; must be NULL for kinds without that state). Accumulates (+=) the
+ * parameter gradients, as PyTorch does, and sets GRAD_INPUT, GRAD_H0, GRAD_C0.
+ */
+GSQ_API gsq_status_t gsq_model_backward(gsq_model_t model, const float *doutput,
+                                        const float *dh, const float *dc);
+
+/** The number of parameter tensors (-1 for NULL). */
+GSQ_API int64_t gsq_model_parameter_count(gsq_model_t model);
+/**
+ * Parameter `index` (0 <= index < count, a fixed order): its name, value and
+ * gradient (row-major, model-owned, valid until gsq_model_destroy; writing
+ * the value is how a custom optimiser updates it), rank (<= 4) and shape.
+ * Any output pointer may be NULL. Names and layouts are the Swift layer's
+ * `namedParameters`: PyTorch's where the layout is the same.
+ */
+GSQ_API gsq_status_t gsq_model_parameter(gsq_model_t model, int64_t index,
+                                         const char **name, float **value,
+                                         float **grad, int64_t *rank,
+                                         int64_t shape[4]);
+/** Sets every parameter gradient to zero. */
+GSQ_API gsq_status_t gsq_model_zero_grad(gsq_model_t model);
+/** Rescales all gradients together so that their global L2 norm is at most
+ *  max_norm (finite, >= 0): when the coefficient max_norm / (norm + 1e-6) is
+ *  below 1 every gradient is multiplied by it (torch.nn.utils.clip_grad_norm_).
+ *  total_norm (may be NULL) receives the norm before clipping, accumulated in
+ *  double in parameter order. */
+GSQ_API gsq_status_t gsq_model_clip_grad_norm(gsq_model_t model, float max_norm,
+                                              float *total_norm);
+/** Writes the model's state dict (PyTorch names and shapes) as a safetensors
+ *  file at path (UTF-8). */
+GSQ_API gsq_status_t gsq_model_save(gsq_model_t model, const char *path);
+/** Loads a safetensors file written by gsq_model_save or by PyTorch with the
+ *  peer's names: names, shapes and dtypes are validated and nothing changes
+ *  on failure. */
+GSQ_API gsq_status_t gsq_model_load(gsq_model_t model, const char *path);
+
+typedef struct gsq_optimizer *gsq_optimizer_t;
+
+typedef enum gsq_optimizer_kind {
+    GSQ_OPTIMIZER_SGD = 0,     /**< torch.optim.SGD (momentum, Nesterov) */
+    GSQ_OPTIMIZER_RMSPROP = 1, /**< torch.optim.RMSprop */
+    GSQ_OPTIMIZER_ADAM = 2,    /**< torch.optim.Adam (L2 weight decay) */
+    GSQ_OPTIMIZER_ADAMW = 3    /**< torch.optim.AdamW (decoupled weight decay) */
+} gsq_optimizer_kind_t;
+
+/**
+ * Hyper-parameters, named and defined as torch.optim's; fields a kind does
+ * not use are ignored. Start from GSQ_OPTIMIZER_OPTIONS_INIT (torch's Adam
+ * defaults); note torch's other defaults: RMSprop lr 0.01, AdamW
+ * weight_decay 0.01.
+ */
+typedef struct gsq_optimizer_options {
+    uint32_t struct_size;       /**< sizeof(gsq_optimizer_options_t) */
+    gsq_optimizer_kind_t kind;
+    float learning_rate;        /**< all kinds, >= 0 */
+    float momentum;             /**< SGD, RMSPROP */
+    float dampening;            /**< SGD */
+    int32_t nesterov;           /**< SGD (needs momentum > 0, dampening 0) */
+    float alpha;                /**< RMSPROP smoothing constant */
+    float beta1, beta2;         /**< ADAM, ADAMW, in [0, 1) */
+    float epsilon;              /**< RMSPROP, ADAM, ADAMW */
+    float weight_decay;         /**< all kinds (decoupled for ADAMW) */
+    int32_t centered;           /**< RMSPROP */
+    int32_t amsgrad;            /**< ADAM, ADAMW */
+} gsq_optimizer_options_t;
+
+#define GSQ_OPTIMIZER_OPTIONS_INIT                                             \
+    {sizeof(gsq_optimizer_options_t), GSQ_OPTIMIZER_ADAM, 1e-3f, 0.0f, 0.0f,  \
+     0, 0.99f, 0.9f, 0.999f, 1e-8f, 0.0f, 0, 0}
+
+/** An optimiser over all of model's parameters (in gsq_model_parameter's
+ *  order), with its state (momentum, averages) zeroed. It keeps the model's
+ *  parameters alive, so the two may be destroyed in either order. struct_size
+ *  must equal sizeof(gsq_optimizer_options_t); hyper-parameters are checked
+ *  as torch.optim checks them. */
+GSQ_API gsq_status_t gsq_optimizer_create(gsq_optimizer_t *out, gsq_model_t model,
+                                          const gsq_optimizer_options_t *options);
+/** Frees an optimiser; NULL is allowed. */
+GSQ_API void gsq_optimizer_destroy(gsq_optimizer_t optimizer);
+/** Updates every parameter in place from its accumulated gradient (one
+ *  torch.optim step; gradients are not cleared). */
+GSQ_API gsq_status_t gsq_optimizer_step(gsq_optimizer_t optimizer);
+/** Sets the step size (finite, >= 0), e.g. from a schedule between epochs. */
+GSQ_API gsq_status_t gsq_optimizer_set_learning_rate(gsq_optimizer_t optimizer,
+                                                     float learning_rate);
+
+/*
+ * Losses: the mean loss into *loss and, when grad is not NULL, dLoss/dpred
+ * (or dLoss/dlogits) into grad, in the layout of pred; both are written only
+ * on success. Arrays are dense; n, rows, classes >= 1; NaN inputs give NaN.
+ * The formulas are the Swift `Loss` functions' (PyTorch's mse_loss, l1_loss,
+ * cross_entropy, binary_cross_entropy_with_logits with mean reduction over
+ * the counted entries), summed in double in a fixed order.
+ */
+
+/** mean((pred - target)^2) over n entries. */
+GSQ_API gsq_status_t gsq_loss_mse(int64_t n, const float *pred,
+                                  const float *target, float *loss,
+                                  float *grad);
+/** mean |pred - target| over the entries with mask 1 (mask: n values, each
+ *  0 or 1, or NULL = all; masked-out targets may be NaN, e.g. missing
+ *  readings). 0 with zero gradient when nothing is counted. */
+GSQ_API gsq_status_t gsq_loss_mae(int64_t n, const float *pred,
+                                  const float *target, const float *mask,
+                                  float *loss, float *grad);
+/** Softmax cross-entropy of logits [rows][classes] against labels (rows
+ *  entries in 0..classes-1), averaged over the rows whose mask is non-zero
+ *  (mask: rows bytes, or NULL = all; labels of masked-out rows may hold
+ *  anything, e.g. -1): semi-supervised node classification. 0 with zero
+ *  gradient when no row is counted. */
+GSQ_API gsq_status_t gsq_loss_softmax_cross_entropy(
+    int64_t rows, int64_t classes, const float *logits, const int32_t *labels,
+    const uint8_t *mask, float *loss, float *grad);
+/** Binary cross-entropy of sigmoid(logits) against targets in [0, 1], in the
+ *  numerically stable form, averaged over n entries: link prediction. */
+GSQ_API gsq_status_t gsq_loss_bce_with_logits(int64_t n, const float *logits,
+                                              const float *targets, float *loss,
+                                              float *grad);
+
 #ifdef __cplusplus
 }
 #endif
