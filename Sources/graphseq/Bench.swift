@@ -4,18 +4,17 @@ import GraphSeq
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks that print one JSON object per line.",
-        subcommands: [Kernels.self]
+        discussion: """
+            Each line has name (with the shape), threads, isa, median_ms, gflops or \
+            gbps, and peak_ratio against this machine's FMA peak or STREAM-triad \
+            bandwidth, both measured at the start of the same run (printed first). \
+            scripts/peers.py prints the PyTorch peers' lines under the same names.
+            """,
+        subcommands: [Kernels.self, Layers.self]
     )
 
-    struct Kernels: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "GEMM, CSR SpMM, Chebyshev basis and fused cell kernels.",
-            discussion: """
-                Each line has name (with the shape), threads, isa, median_ms, gflops or \
-                gbps, and peak_ratio against this machine's FMA peak or STREAM-triad \
-                bandwidth, both measured at the start of the same run (printed first).
-                """)
-
+    /// Options every benchmark takes.
+    struct Options: ParsableArguments {
         @Flag(help: "Small shapes and few repetitions (a smoke test).")
         var quick = false
 
@@ -25,12 +24,36 @@ struct Bench: ParsableCommand {
         @Option(help: "Highest ISA to use: generic, avx2 or avx512.")
         var maxISA: String?
 
-        func run() throws {
+        /// Applies the runtime options, measures the machine and prints it first.
+        func context() throws -> BenchmarkContext {
             try applyRuntimeOptions(threads: threads, maxISA: maxISA)
             let ctx = try BenchmarkContext.measure(quick: quick)
             print(#"{"name":"machine","isa":"\#(Runtime.isa)","threads":\#(Runtime.threadCount),"#
                 + #""fma_peak_gflops":\#(ctx.fmaPeakGFLOPS),"stream_triad_gbps":\#(ctx.bandwidthGBps)}"#)
-            try KernelBenchmarks.run(ctx) { print($0.jsonLine) }
+            return ctx
+        }
+    }
+
+    struct Kernels: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "GEMM, CSR SpMM, Chebyshev basis and fused cell kernels.")
+
+        @OptionGroup var options: Options
+
+        func run() throws {
+            try KernelBenchmarks.run(try options.context()) { print($0.jsonLine) }
+        }
+    }
+
+    struct Layers: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "LSTM/GRU, ChebConv/GCNConv and GConvLSTM/GConvGRU layers, forward and forward+backward.",
+            discussion: "Names carry the layer and shape, e.g. gconvlstm_fwdbwd_N207_B64_T12_F2_H64_K3.")
+
+        @OptionGroup var options: Options
+
+        func run() throws {
+            try KernelBenchmarks.runLayers(try options.context()) { print($0.jsonLine) }
         }
     }
 }

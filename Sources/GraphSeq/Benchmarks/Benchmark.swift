@@ -116,4 +116,15 @@ public enum KernelBenchmarks {
         ]
         for family in families { try family(ctx, emit) }
     }
+
+    /// The layer benchmarks (`graphseq bench layers`): recurrent layers,
+    /// graph convolutions and GCRN layers at the DESIGN.md shapes.
+    public static func runLayers(_ ctx: BenchmarkContext, emit: (BenchmarkRecord) -> Void) throws {
+        let families: [(BenchmarkContext, (BenchmarkRecord) -> Void) throws -> Void] = [
+            sequenceLayers,
+            graphLayers,
+            gcrnLayers,
+        ]
+        for family in families { try family(ctx, emit) }
+    }
 }
