@@ -441,8 +441,9 @@ GSQ_API gsq_status_t gsq_rnn_cell_backward(int64_t batch, int64_t hidden,
  *   GCONV_LSTM      GConvLSTM           [T, N, B, I]     needed  [T, N, B, H]
  *   GCONV_GRU       GConvGRU            [T, N, B, I]     needed  [T, N, B, H]
  *   GCRN_SEQ2SEQ    GCRNEncoderDecoder  [T, N, B, I]     needed  [horizon, N, B, O]
- *   GCRN1           not yet provided: gsq_model_create returns GSQ_ERR_UNSUPPORTED
- *   (GCRN_SEQ2SEQ is not provided yet either: GSQ_ERR_UNSUPPORTED.)
+ *   GCRN1           GCRNModel1          [T, N, B, I]     needed  [T, N, B, H]
+ *                   (a ChebConv I -> output_size per frame, ReLU, an LSTM
+ *                   output_size -> H shared by all nodes)
  *
  * I = input_size, H = hidden_size, O = output_size (for LSTM: proj_size if
  * > 0, else H), D = 2 if bidirectional else 1, L = num_layers.
@@ -513,8 +514,8 @@ typedef struct gsq_model_options {
     uint32_t struct_size;    /**< sizeof(gsq_model_options_t) */
     gsq_model_kind_t kind;
     int64_t input_size;      /**< all kinds */
-    int64_t hidden_size;     /**< recurrent kinds, GCONV_*, GCRN_SEQ2SEQ */
-    int64_t output_size;     /**< LINEAR, GCN_CONV, CHEB_CONV, GCRN_SEQ2SEQ */
+    int64_t hidden_size;     /**< recurrent kinds, GCONV_*, GCRN1, GCRN_SEQ2SEQ */
+    int64_t output_size;     /**< LINEAR, GCN_CONV, CHEB_CONV, GCRN_SEQ2SEQ; GCRN1: graph CNN width */
     int64_t num_layers;      /**< sequence kinds, GCRN_SEQ2SEQ (>= 1) */
     int32_t bidirectional;   /**< sequence kinds: 0 or 1 */
     float dropout;           /**< sequence kinds: between layers, in training */
@@ -524,7 +525,7 @@ typedef struct gsq_model_options {
                                   GCONV_LSTM: GSQ_LSTM_PEEPHOLE (PyG-Temporal has it) */
     int64_t proj_size;       /**< LSTM: projection of h (0: none) */
     int32_t gru_reset_before_product; /**< GRU: 1 = Cho et al.'s form */
-    int64_t order;           /**< Chebyshev K >= 1: CHEB_CONV, GCONV_*, GCRN_SEQ2SEQ */
+    int64_t order;           /**< Chebyshev K >= 1: CHEB_CONV, GCONV_*, GCRN1, GCRN_SEQ2SEQ */
     gsq_laplacian_t normalization; /**< of the Chebyshev Laplacian */
     float lambda_max;        /**< > 0: used as given; 0: estimated per graph */
     int64_t horizon;         /**< GCRN_SEQ2SEQ: steps predicted */

@@ -149,8 +149,8 @@ final class ModelABITests: XCTestCase {
         (bad.input_size, bad.output_size) = (1 << 20, 1 << 20)   // 2^40 weights
         assertFails(gsq_model_create(&model, &bad), GSQ_ERR_INVALID_ARGUMENT, "gsq_model_create")
         bad = o
-        bad.kind = GSQ_MODEL_GCRN1
-        assertFails(gsq_model_create(&model, &bad), GSQ_ERR_UNSUPPORTED, "gsq_model_create")
+        (bad.kind, bad.cell) = (GSQ_MODEL_GCRN_SEQ2SEQ, GSQ_MODEL_LSTM)   // not a graph cell
+        assertFails(gsq_model_create(&model, &bad), GSQ_ERR_INVALID_ARGUMENT, "gsq_model_create")
         XCTAssertEqual(model, OpaquePointer(bitPattern: 0x1234), "out untouched on failure")
         gsq_model_destroy(nil)
     }
@@ -535,5 +535,26 @@ final class ModelABITests: XCTestCase {
                           h0: h0, c0: nil, dh: h0, dc: nil,
                           swift: { try ggru.forward($0, graph: graph, initialState: $1) },
                           swiftBackward: { try ggru.backward($0, stateGradient: $1) }, "GConvGRU")
+
+        var m1 = options(GSQ_MODEL_GCRN1, input: Int64(F), hidden: Int64(H), output: 5)
+        m1.order = 2
+        let model1 = try GCRNModel1(inputSize: F, convolutionSize: 5, hiddenSize: H, order: 2, seed: 7)
+        let model1Handle = try create(m1)
+        defer { gsq_model_destroy(model1Handle) }
+        try assertMatches(model1Handle, graph: cGraph, x: try Tensor(shape: [T, N, B, F], values: rng.floats(T * N * B * F)),
+                          h0: h0, c0: c0, dh: h0, dc: c0,
+                          swift: { try model1.forward($0, graph: graph, initialState: $1) },
+                          swiftBackward: { try model1.backward($0, stateGradient: $1) }, "GCRNModel1")
+
+        var s2s = options(GSQ_MODEL_GCRN_SEQ2SEQ, input: Int64(F), hidden: Int64(H), output: 2)
+        (s2s.order, s2s.horizon, s2s.num_layers, s2s.cell) = (2, 2, 2, GSQ_MODEL_GCONV_GRU)
+        let seq2seq = try GCRNEncoderDecoder(cell: .gru, inputSize: F, hiddenSize: H, outputSize: 2, numLayers: 2,
+                                             order: 2, horizon: 2, seed: 7)
+        let seq2seqHandle = try create(s2s)
+        defer { gsq_model_destroy(seq2seqHandle) }
+        try assertMatches(seq2seqHandle, graph: cGraph, x: try Tensor(shape: [T, N, B, F], values: rng.floats(T * N * B * F)),
+                          h0: nil, c0: nil, dh: nil, dc: nil,
+                          swift: { (try seq2seq.forward($0, graph: graph), $1) },
+                          swiftBackward: { (try seq2seq.backward($0), $1) }, "GCRNEncoderDecoder")
     }
 }

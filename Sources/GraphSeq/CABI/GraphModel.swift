@@ -16,3 +16,22 @@ struct GraphModel: ModelCore {
         (try conv.backward(outputGradient), ModelState())
     }
 }
+
+/// GSQ_MODEL_GCRN_SEQ2SEQ: [T, N, B, I] -> [horizon, N, B, O], no states.
+struct EncoderDecoderModel: ModelCore {
+    let model: GCRNEncoderDecoder
+    var layer: any Layer { model }
+    var inputRanks: ClosedRange<Int> { 4...4 }
+    var needsGraph: Bool { true }
+
+    func forward(_ x: Tensor, graph: Graph?, lengths: [Int]?, initialState: ModelState)
+        throws(GraphSeqError) -> (output: Tensor, state: ModelState) {
+        guard let graph else { throw .internal("EncoderDecoderModel.forward without a graph") }
+        return (try model.forward(x, graph: graph), ModelState())
+    }
+
+    func backward(_ outputGradient: Tensor, stateGradient: ModelState)
+        throws(GraphSeqError) -> (input: Tensor, initialState: ModelState) {
+        (try model.backward(outputGradient), ModelState())
+    }
+}

@@ -56,8 +56,22 @@ func makeModelCore(_ o: gsq_model_options_t) throws(GraphSeqError) -> any ModelC
                                normalization: normalization(o.normalization), lambdaMax: lambdaMax,
                                bias: bias, seed: o.seed)
         return GraphSequenceModel(recurrence: gru, hiddenSize: hidden, hasCellState: false)
-    case GSQ_MODEL_GCRN1, GSQ_MODEL_GCRN_SEQ2SEQ:
-        throw .unsupported("kind \(kindName(o.kind)) is not provided by this build of GraphSeq yet")
+    case GSQ_MODEL_GCRN1:
+        let model = try GCRNModel1(inputSize: input, convolutionSize: output, hiddenSize: hidden, order: order,
+                                   normalization: normalization(o.normalization), lambdaMax: lambdaMax,
+                                   peephole: peephole, seed: o.seed)
+        return GraphSequenceModel(recurrence: model, hiddenSize: hidden, hasCellState: true)
+    case GSQ_MODEL_GCRN_SEQ2SEQ:
+        let cell: GCRNCell
+        switch o.cell {
+        case GSQ_MODEL_GCONV_LSTM: cell = .lstm
+        case GSQ_MODEL_GCONV_GRU: cell = .gru
+        default: throw .invalidArgument("cell = \(kindName(o.cell)) must be GSQ_MODEL_GCONV_LSTM or GSQ_MODEL_GCONV_GRU")
+        }
+        return EncoderDecoderModel(model: try GCRNEncoderDecoder(
+            cell: cell, inputSize: input, hiddenSize: hidden, outputSize: output, numLayers: Int(o.num_layers),
+            order: order, horizon: Int(o.horizon), normalization: normalization(o.normalization),
+            lambdaMax: lambdaMax, seed: o.seed))
     default:
         throw .invalidArgument("kind = \(o.kind.rawValue) is not a gsq_model_kind_t")
     }
