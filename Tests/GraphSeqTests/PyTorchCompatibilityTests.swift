@@ -80,6 +80,25 @@ final class PyTorchCompatibilityTests: XCTestCase {
         assertClose(try layer.forward(io["x"]!, graph: graph(io, nodes: 6)), io["output"], "chebconv")
     }
 
+    /// PyG-Temporal runs one step per call on [N, F]: GraphSeq's [T, N, B, F] with B = 1.
+    private func checkGCRN(_ name: String, _ layer: GraphSequenceLayer, lstm: Bool) throws {
+        let io = try fixture(name, into: layer)
+        let x = io["x"]!
+        let (t, n, f) = (x.shape[0], x.shape[1], x.shape[2])
+        let run = try layer.forward(try x.reshaped([t, n, 1, f]), graph: graph(io, nodes: n), initialState: nil)
+        assertClose(run.output, io["output"], "\(name) output")
+        assertClose(run.state.h, io["h_n"], "\(name) h_n")
+        if lstm { assertClose(run.state.c!, io["c_n"], "\(name) c_n") }
+    }
+
+    func testGConvLSTM() throws {
+        try checkGCRN("gconvlstm", GConvLSTM(inputSize: 2, hiddenSize: 4, order: 3, lambdaMax: 2, seed: 0), lstm: true)
+    }
+
+    func testGConvGRU() throws {
+        try checkGCRN("gconvgru", GConvGRU(inputSize: 2, hiddenSize: 4, order: 3, lambdaMax: 2, seed: 0), lstm: false)
+    }
+
     func testSavedStateDictRoundTripsThroughPyTorchNames() throws {
         let layer = try ChebConv(inputSize: 3, outputSize: 4, order: 3, lambdaMax: 2, seed: 0)
         let io = try fixture("chebconv", into: layer)
