@@ -14,6 +14,8 @@ public struct BenchmarkRecord: Sendable {
     /// Optional comparison, e.g. `"baseline": "spmm_csr_N100000_deg16_F64"`.
     public var baseline: String?
     public var ratio_to_baseline: Double?
+    /// For memory records: the resident-set growth of one run, in bytes.
+    public var peak_bytes: Int?
 
     /// The record as one line of JSON (flat; absent optionals are omitted).
     public var jsonLine: String {
@@ -24,6 +26,7 @@ public struct BenchmarkRecord: Sendable {
         fields.append(#""peak_ratio":\#(jsonNumber(peak_ratio))"#)
         if let baseline { fields.append(#""baseline":\#(jsonString(baseline))"#) }
         if let ratio_to_baseline { fields.append(#""ratio_to_baseline":\#(jsonNumber(ratio_to_baseline))"#) }
+        if let peak_bytes { fields.append(#""peak_bytes":\#(peak_bytes)"#) }
         return "{" + fields.joined(separator: ",") + "}"
     }
 }
