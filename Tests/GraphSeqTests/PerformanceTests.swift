@@ -1,18 +1,26 @@
 import GraphSeq
 import XCTest
 
-/// Runs the kernel benchmarks under `swift test` and prints their JSON lines.
+/// Runs the kernel and layer benchmarks under `swift test` and prints their JSON lines.
 /// Quick shapes by default; GRAPHSEQ_BENCH_FULL=1 runs the full shapes (use a
 /// release build: `swift test -c release --filter PerformanceTests`). Only the
 /// records' form is asserted, never a time: CI machines are noisy.
 final class PerformanceTests: XCTestCase {
     func testKernelBenchmarks() throws {
+        try check(KernelBenchmarks.run)
+    }
+
+    func testLayerBenchmarks() throws {
+        try check(KernelBenchmarks.runLayers)
+    }
+
+    private func check(_ suite: (BenchmarkContext, (BenchmarkRecord) -> Void) throws -> Void) throws {
         let full = ProcessInfo.processInfo.environment["GRAPHSEQ_BENCH_FULL"] == "1"
         let ctx = try BenchmarkContext.measure(quick: !full)
         XCTAssertGreaterThan(ctx.fmaPeakGFLOPS, 0)
         XCTAssertGreaterThan(ctx.bandwidthGBps, 0)
         var records: [BenchmarkRecord] = []
-        try KernelBenchmarks.run(ctx) { record in
+        try suite(ctx) { record in
             print(record.jsonLine)
             records.append(record)
         }
