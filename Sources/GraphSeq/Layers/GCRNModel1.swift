@@ -107,12 +107,9 @@ public final class GCRNModel1: GraphSequenceLayer {
 /// [A, B, ...] -> [B, A, ...]: the two leading axes swapped, inner rows copied whole.
 func swapLeadingAxes(_ x: Tensor) -> Tensor {
     let (a, b) = (x.shape[0], x.shape[1])
-    let inner = x.count / max(a * b, 1)
     let y = Tensor(shape: [b, a] + x.shape.dropFirst(2))
     withPointers([x, y]) { p in
-        for i in 0..<a {
-            for j in 0..<b { (p[1] + (j * a + i) * inner).update(from: p[0] + (i * b + j) * inner, count: inner) }
-        }
+        permuteBlocks(p[0], p[1], sizes: [a, b], order: [1, 0], block: x.count / max(a * b, 1))
     }
     return y
 }
