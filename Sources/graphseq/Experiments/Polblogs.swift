@@ -135,9 +135,9 @@ struct Polblogs: ParsableCommand {
     }
 }
 
-/// The polblogs graph as the experiment uses it: symmetrised, without self
-/// links, restricted to its largest connected component (nodes renumbered in
-/// their original order).
+/// The polblogs graph as the experiment uses it: symmetrised, unweighted
+/// (repeated links count once), without self links, restricted to its
+/// largest connected component (nodes renumbered in their original order).
 struct PolblogsData {
     let graph: Graph
     let labels: [Int32]
@@ -156,41 +156,25 @@ struct PolblogsData {
             guard label == 0 || label == 1 else { throw labelFile.error(record, "label \(label) is not 0 or 1") }
             labels[node] = Int32(label)
         }
-        let edgeFile = try DelimitedText(path: BundledData.path("polblogs/edges.csv"), header: true)
-        var neighbours = [Set<Int>](repeating: [], count: labels.count)
-        for record in edgeFile.records {
-            let (u, v) = (try edgeFile.int(record, 0), try edgeFile.int(record, 1))
-            for id in [u, v] where !labels.indices.contains(id) {
-                throw edgeFile.error(record, "node \(id) is not in 0..<\(labels.count)")
-            }
-            if u != v { neighbours[u].insert(v); neighbours[v].insert(u) }
-        }
-        // The largest connected component (breadth first from every unvisited node).
-        var component = [Int](repeating: -1, count: labels.count), sizes: [Int] = []
-        for start in labels.indices where component[start] < 0 {
-            var queue = [start], head = 0
-            component[start] = sizes.count
-            while head < queue.count {
-                for v in neighbours[queue[head]] where component[v] < 0 {
-                    component[v] = sizes.count
-                    queue.append(v)
-                }
-                head += 1
-            }
-            sizes.append(queue.count)
-        }
+        // Hyperlinks as an undirected, unweighted graph without self links.
+        let links = try GraphFile.read(BundledData.path("polblogs/edges.csv"), format: .edgeList,
+                                       nodeCount: labels.count, symmetrize: true)
+        let component = links.connectedComponents()
+        var sizes = [Int](repeating: 0, count: (component.max() ?? 0) + 1)
+        for c in component { sizes[c] += 1 }
         let largest = sizes.indices.max { sizes[$0] < sizes[$1] }!
         let kept = labels.indices.filter { component[$0] == largest }
         var newIndex = [Int32](repeating: -1, count: labels.count)
         for (i, node) in kept.enumerated() { newIndex[node] = Int32(i) }
-        var rows: [Int32] = [], columns: [Int32] = []
+        let (offsets, columns, _) = links.csr
+        var rows: [Int32] = [], targets: [Int32] = []
         for node in kept {
-            for v in neighbours[node].sorted() {
+            for e in Int(offsets[node])..<Int(offsets[node + 1]) where Int(columns[e]) != node {
                 rows.append(newIndex[node])
-                columns.append(newIndex[v])
+                targets.append(newIndex[Int(columns[e])])
             }
         }
-        return PolblogsData(graph: try Graph(nodeCount: kept.count, rows: rows, columns: columns),
+        return PolblogsData(graph: try Graph(nodeCount: kept.count, rows: rows, columns: targets),
                             labels: kept.map { labels[$0] }, allNodeCount: labels.count, edgeCount: rows.count / 2)
     }
 
