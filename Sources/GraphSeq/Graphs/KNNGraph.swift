@@ -22,9 +22,9 @@ extension Graph {
     /// library's SGEMM in blocks of rows, ||x||² + ||y||² - 2 x·y on centred
     /// points; the candidates within that estimate's rounding error of the k-th
     /// are re-ranked in double precision, and equal distances go to the lower
-    /// index. So the result is exact and deterministic. O(N² D) time, O(N)
-    /// memory per block row. `progress`, if given, gets the number of points
-    /// done (of N) after each block.
+    /// index: the neighbour sets are those of a double-precision computation,
+    /// and deterministic. O(N² D) time, O(N) memory per block row.
+    /// `progress`, if given, gets the number of points done after each block.
     ///
     /// ```swift
     /// let xy = try MatrixFile.read("data/minnesota/coords.csv", columns: ["lon", "lat"])
