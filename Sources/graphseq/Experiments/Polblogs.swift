@@ -49,7 +49,7 @@ struct Polblogs: ParsableCommand {
 
     func run() throws {
         try options.apply()
-        let (runs, epochs) = options.quick ? (2, 60) : (self.runs, self.epochs)
+        let (runs, epochs) = options.quick ? (1, 50) : (self.runs, self.epochs)
         let data = try PolblogsData.load()
         print("polblogs: \(data.nodeCount) nodes in the largest component (of \(data.allNodeCount)), "
               + "\(data.edgeCount) undirected edges; \(perClass) labelled per class, \(validation) validation, "
