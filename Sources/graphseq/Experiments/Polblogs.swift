@@ -25,9 +25,9 @@ struct Polblogs: ParsableCommand {
     @Option(help: "Validation nodes (early stopping).")
     var validation = 500
     @Option(help: "Maximum epochs (full-batch steps).")
-    var epochs = 200
+    var epochs = 300
     @Option(help: "Stop after this many epochs without a lower validation loss.")
-    var patience = 20
+    var patience = 50
     @Option(help: "Hidden units.")
     var hidden = 16
     @Option(help: "Dropout rate on the input and hidden features.")
@@ -37,7 +37,7 @@ struct Polblogs: ParsableCommand {
     @Option(help: "L2 weight decay of the first layer (as Kipf & Welling).")
     var weightDecay: Float = 5e-4
     @Option(help: "Chebyshev order K of the ChebConv network.")
-    var order = 3
+    var order = 2
 
     mutating func validate() throws {
         guard runs >= 1, perClass >= 1, validation >= 1, epochs >= 1, patience >= 1, hidden >= 1, order >= 1,
