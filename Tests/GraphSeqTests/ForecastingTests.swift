@@ -132,9 +132,9 @@ final class ForecastingTests: XCTestCase {
         for key in ["test_mae", "test_rmse", "baseline_mae", "wall_seconds"] {
             XCTAssertTrue((result[key] as? Double)?.isFinite == true, "\(key) in \(result)")
         }
-        XCTAssertEqual(result["model"] as? String, "gconvgru")
+        XCTAssertEqual(result["model"] as? String, "gconvlstm")
         XCTAssertEqual(result["seed"] as? Int, 3)
-        XCTAssertTrue(r.err.contains("gconvgru") && r.err.contains("val MAE"), r.err)   // the progress bar
+        XCTAssertTrue(r.err.contains("gconvlstm") && r.err.contains("val MAE"), r.err)   // the progress bar
         for figure in ["learning-curves.svg", "test-forecasts.svg"] {
             let svg = try SVGSummary(path: run + "/" + figure)
             XCTAssertEqual(svg.root, "svg", figure)
@@ -142,7 +142,7 @@ final class ForecastingTests: XCTestCase {
         }
 
         // evaluate reproduces the test errors from the checkpoint alone; predict forecasts week 416.
-        let checkpoint = run + "/gconvgru/model.safetensors"
+        let checkpoint = run + "/gconvlstm/model.safetensors"
         let evaluated = try runTool(["evaluate", checkpoint, "--json"], env: [:])
         XCTAssertEqual(evaluated.status, 0, evaluated.err)
         XCTAssertEqual(try lastJSONLine(evaluated.out)["test_mae"] as? Double, result["test_mae"] as? Double)
@@ -166,7 +166,7 @@ final class ForecastingTests: XCTestCase {
             let r = try runTool(args + settings, env: [:])
             XCTAssertEqual(r.status, 0, r.err)
         }
-        for model in ["gconvgru", "lstm"] {
+        for model in ["gconvlstm", "lstm"] {
             for file in ["last.safetensors", "model.safetensors"] {
                 let a = try Data(contentsOf: URL(fileURLWithPath: "\(whole)/\(model)/\(file)"))
                 let b = try Data(contentsOf: URL(fileURLWithPath: "\(split)/\(model)/\(file)"))

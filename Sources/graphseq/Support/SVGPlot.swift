@@ -1,8 +1,10 @@
 import Foundation
 
 /// Line charts as a standalone SVG file, written by hand (no dependency): a
-/// grid of panels, each with its axes, ticks at round values, axis labels,
-/// a title, one polyline per series and a legend.
+/// title, a legend row, and a grid of panels, each with its axes, ticks at
+/// round values, axis labels, a title and one polyline per series. The
+/// panels show the same series in the same order (the legend is the first
+/// panel's); colours follow that order unless a series sets its own.
 ///
 /// ```swift
 /// let panel = SVGPlot.Panel(title: "learning curve", xLabel: "epoch", yLabel: "loss",
@@ -37,7 +39,8 @@ struct SVGPlot {
     var document: String {
         let columns = max(1, min(self.columns, panels.count))
         let rows = (panels.count + columns - 1) / columns
-        let (width, height) = (Double(columns) * panelWidth, 36 + Double(rows) * panelHeight)
+        let header = 56.0   // title and legend
+        let (width, height) = (Double(columns) * panelWidth, header + Double(rows) * panelHeight)
         var svg = """
             <?xml version="1.0" encoding="UTF-8"?>
             <svg xmlns="http://www.w3.org/2000/svg" width="\(f(width))" height="\(f(height))" \
@@ -46,8 +49,9 @@ struct SVGPlot {
             <text x="\(f(width / 2))" y="22" text-anchor="middle" font-size="15">\(escaped(title))</text>
 
             """
+        svg += legend(width: width, y: 42)
         for (i, panel) in panels.enumerated() {
-            let x = Double(i % columns) * panelWidth, y = 36 + Double(i / columns) * panelHeight
+            let x = Double(i % columns) * panelWidth, y = header + Double(i / columns) * panelHeight
             svg += "<g transform=\"translate(\(f(x)),\(f(y)))\">\n" + draw(panel) + "</g>\n"
         }
         return svg + "</svg>\n"
@@ -80,25 +84,39 @@ struct SVGPlot {
         out += "<text x=\"\(f(left + w / 2))\" y=\"\(f(top + h + 36))\" text-anchor=\"middle\">\(escaped(panel.xLabel))</text>\n"
         out += "<text transform=\"translate(\(f(left - 48)),\(f(top + h / 2))) rotate(-90)\" text-anchor=\"middle\">\(escaped(panel.yLabel))</text>\n"
         for (i, s) in panel.series.enumerated() {
-            let color = s.color ?? SVGPlot.palette[i % SVGPlot.palette.count]
             let coordinates = s.points.filter { $0.x.isFinite && $0.y.isFinite }
                 .map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
-            out += "<polyline points=\"\(coordinates)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\""
-                + (s.dashed ? " stroke-dasharray=\"5,3\"" : "") + "/>\n"
-            let ly = top + 12 + Double(i) * 14
-            out += "<line x1=\"\(f(left + w - 120))\" y1=\"\(f(ly - 4))\" x2=\"\(f(left + w - 100))\" y2=\"\(f(ly - 4))\" stroke=\"\(color)\" stroke-width=\"2\""
-                + (s.dashed ? " stroke-dasharray=\"5,3\"" : "") + "/>"
-            out += "<text x=\"\(f(left + w - 95))\" y=\"\(f(ly))\">\(escaped(s.name))</text>\n"
+            out += "<polyline points=\"\(coordinates)\" \(stroke(s, i, width: 1.5))/>\n"
         }
         return out
     }
 
-    /// About five round tick values (1, 2 or 5 times a power of ten) whose
-    /// first and last enclose `values`.
+    /// One row of line samples and names, centred.
+    private func legend(width: Double, y: Double) -> String {
+        let series = panels.first?.series ?? []
+        let widths = series.map { 34 + 6.5 * Double($0.name.count) }
+        var x = (width - widths.reduce(0, +)) / 2
+        var out = ""
+        for (i, s) in series.enumerated() {
+            out += "<line x1=\"\(f(x))\" y1=\"\(f(y - 4))\" x2=\"\(f(x + 22))\" y2=\"\(f(y - 4))\" \(stroke(s, i, width: 2))/>"
+            out += "<text x=\"\(f(x + 27))\" y=\"\(f(y))\">\(escaped(s.name))</text>\n"
+            x += widths[i]
+        }
+        return out
+    }
+
+    private func stroke(_ s: Series, _ index: Int, width: Double) -> String {
+        "fill=\"none\" stroke=\"\(s.color ?? SVGPlot.palette[index % SVGPlot.palette.count])\" stroke-width=\"\(f(width))\""
+            + (s.dashed ? " stroke-dasharray=\"5,3\"" : "")
+    }
+
+    /// About five round tick values (1, 2 or 5 times a power of ten, whole
+    /// numbers for whole-number data) whose first and last enclose `values`.
     static func ticks(_ values: [Double]) -> [Double] {
         var (low, high) = (values.min() ?? 0, values.max() ?? 1)
         if high - low < 1e-12 { (low, high) = (low - 0.5, high + 0.5) }
-        let raw = (high - low) / 5
+        let whole = !values.isEmpty && values.allSatisfy { $0 == $0.rounded() }
+        let raw = whole ? max((high - low) / 5, 1) : (high - low) / 5
         let power = pow(10, floor(log10(raw)))
         let step = [1.0, 2, 5, 10].map { $0 * power }.first { $0 >= raw }!
         let first = floor(low / step) * step

@@ -10,6 +10,8 @@ struct ForecastData {
     /// [T, N, F] per-step features (static ones repeated over T), or nil.
     let features: Tensor?
     let nodeNames: [String]
+    /// What a step is, for axis labels.
+    let stepName: String
 
     var stepCount: Int { series.shape[0] }
     var nodeCount: Int { series.shape[1] }
@@ -21,13 +23,18 @@ struct ForecastData {
         if bundled != (config.graph == nil) {
             throw GraphSeqError.invalidArgument("--series and --graph go together (without both, the bundled flu-bybw data is used)")
         }
-        let series = try readMatrix(config.series ?? BundledData.path("flu-bybw/counts_flu_BYBW.txt"))
+        let series = try MatrixFile.read(config.series ?? BundledData.path("flu-bybw/counts_flu_BYBW.txt"))
         let (T, N) = (series.shape[0], series.shape[1])
-        let graph = try readGraph(config.graph ?? BundledData.path("flu-bybw/neighbourhood_BYBW.txt"),
-                                  nodeCount: N, symmetrize: config.symmetrize)
-        let features = try config.features.map { try stepFeatures(readMatrix($0), steps: T, nodes: N, path: $0) }
+        let graphPath = try config.graph ?? BundledData.path("flu-bybw/neighbourhood_BYBW.txt")
+        let graph = try GraphFile.read(graphPath, format: config.graphFormat.flatMap(GraphFile.Format.init(rawValue:)),
+                                       nodeCount: N, symmetrize: config.symmetrize)
+        guard graph.rowCount == N, graph.columnCount == N else {
+            throw GraphSeqError.invalidArgument("\(graphPath): the graph has \(graph.rowCount) nodes, the series \(N)")
+        }
+        let features = try config.features.map { try stepFeatures(MatrixFile.read($0), steps: T, nodes: N, path: $0) }
         let names = bundled ? try fluDistrictNames(count: N) : (0..<N).map { "node \($0)" }
-        return ForecastData(series: series, graph: graph, features: features, nodeNames: names)
+        return ForecastData(series: series, graph: graph, features: features, nodeNames: names,
+                            stepName: bundled ? "week (0 = first week of 2001)" : "step")
     }
 
     /// A features matrix as [T, N, F]: [N, F] is static (repeated over the
@@ -57,25 +64,4 @@ struct ForecastData {
         }
         return names
     }
-}
-
-// Until the data loaders land on main: the bundled files' layout (a header
-// of quoted ids, a row label, then one number per node).
-private func readMatrix(_ path: String) throws -> Tensor {
-    try DelimitedText(path: path, header: true).matrix(skipping: 1)
-}
-
-private func readGraph(_ path: String, nodeCount: Int, symmetrize: Bool) throws -> Graph {
-    let dense = try readMatrix(path)
-    guard dense.shape == [nodeCount, nodeCount] else {
-        throw GraphSeqError.invalidArgument("\(path): adjacency is \(dense.shape), expected [\(nodeCount), \(nodeCount)]")
-    }
-    var rows: [Int32] = [], columns: [Int32] = [], weights: [Float] = []
-    let v = dense.values
-    for i in 0..<nodeCount {
-        for j in 0..<nodeCount where v[i * nodeCount + j] != 0 {
-            rows.append(Int32(i)); columns.append(Int32(j)); weights.append(v[i * nodeCount + j])
-        }
-    }
-    return try Graph(nodeCount: nodeCount, rows: rows, columns: columns, weights: weights)
 }

@@ -44,7 +44,8 @@ struct ForecastReport {
                                                       e.state.trainingSeconds)))
         }
         let period = entries[0].state.configuration.period
-        lines.append(row("historical average (same phase mod \(period))", baselines.historicalAverage))
+        lines.append(row("historical average (" + (period > 1 ? "node, step mod \(period))" : "node mean)"),
+                         baselines.historicalAverage))
         lines.append(row("last observed value", baselines.lastValue))
         return lines.joined(separator: "\n")
     }
@@ -81,12 +82,13 @@ struct ForecastReport {
         var written: [String] = []
         if entries.contains(where: { !$0.state.history.isEmpty }) {
             let path = directory + "/learning-curves.svg"
-            try ForecastPlots.learningCurves(entries.map { ($0.name, $0.state) }, title: title).write(to: path)
+            try ForecastPlots.learningCurves(entries.map { ($0.state.configuration.model.rawValue, $0.state) }, title: title)
+                .write(to: path)
             written.append(path)
         }
         let path = directory + "/test-forecasts.svg"
         try ForecastPlots.testForecasts(problem, truth: truth,
-                                        forecasts: entries.map { ($0.name, $0.forecast) }
+                                        forecasts: entries.map { ($0.state.configuration.model.rawValue, $0.forecast) }
                                             + [("historical average", baselines.historicalForecast)],
                                         title: title + ": test period, one step ahead").write(to: path)
         return written + [path]

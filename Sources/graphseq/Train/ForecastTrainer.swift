@@ -17,7 +17,8 @@ final class ForecastTrainer {
     let problem: ForecastProblem
     let configuration: RunConfiguration
     let directory: String
-    /// Called after each batch: batches done of the whole run, the total, and a status.
+    /// Called after each batch: batches done in this call of `run`, the
+    /// most it can do (the epochs left), and a status.
     var onProgress: (Int, Int, String) -> Void = { _, _, _ in }
     /// Called after each epoch with the state saved.
     var onEpoch: (TrainingState) throws -> Void = { _ in }
@@ -50,6 +51,7 @@ final class ForecastTrainer {
         let starts = problem.split.targetStarts(.train)
         let batches = (starts.count + c.batchSize - 1) / c.batchSize
         var status = state.history.last.map(describe) ?? ""
+        let (resumedEpochs, plannedBatches) = (state.epochsRun, max(c.epochs - state.epochsRun, 0) * batches)
         while !state.finished {
             let epoch = state.epochsRun + 1
             let clock = ContinuousClock.now
@@ -67,7 +69,7 @@ final class ForecastTrainer {
                 try optimizer.step()
                 optimizer.zeroGradients()
                 lossSum += Double(loss) * Double(batch.count)
-                onProgress((epoch - 1) * batches + b + 1, c.epochs * batches, "epoch \(epoch)  " + status)
+                onProgress((epoch - 1 - resumedEpochs) * batches + b + 1, plannedBatches, "epoch \(epoch)  " + status)
             }
             let validation = try evaluate(model, problem, .validation, batchSize: c.batchSize)
             let record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(starts.count),

@@ -15,6 +15,8 @@ struct RunConfiguration: Codable, Equatable {
     // Data: nil paths mean the bundled flu-bybw files.
     var series: String?
     var graph: String?
+    /// A `GraphFile.Format` name; nil infers it from the file.
+    var graphFormat: String?
     var features: String?
     var symmetrize: Bool
 

@@ -8,7 +8,7 @@ import GraphSeq
 /// metrics and plots into the run directory.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train and evaluate a graph forecaster (default: GConvGRU on the bundled weekly flu counts).",
+        abstract: "Train and evaluate a graph forecaster (default: GConvLSTM on the bundled weekly flu counts).",
         discussion: """
             Without data options: the weekly influenza counts of 140 districts (data/flu-bybw, \
             416 weeks) on their adjacency graph; the last 20% of the weeks are the test period. \
@@ -50,8 +50,8 @@ struct Train: ParsableCommand {
     func run() throws {
         let clock = ContinuousClock.now
         try applyRuntimeOptions(threads: threads, maxISA: nil)
-        let (directory, configuration, resuming) = try runSetup()
-        let problem = try ForecastProblem(ForecastData.load(configuration), configuration)
+        let (directory, configuration, resumed) = try runSetup()
+        let problem = try ForecastProblem(ForecastData.load(configuration), configuration, scaler: resumed?.scaler)
         print(describe(problem, configuration, directory: directory))
         fflush(nil)   // stdout before the progress bars on stderr
 
@@ -67,7 +67,7 @@ struct Train: ParsableCommand {
             }
             let previous = finished.map(\.state)
             trainer.onEpoch = { state in try MetricsFile.write(metricsRows(previous + [state]), to: metricsPath) }
-            let (model, state) = try trainer.run(resume: resuming)
+            let (model, state) = try trainer.run(resume: resumed != nil)
             if batches < planned {   // early stopping: close the bar where it stands
                 bar?.update(batches, status: "stopped after epoch \(state.epochsRun), best \(state.bestEpoch)", final: true)
             }
@@ -89,23 +89,24 @@ struct Train: ParsableCommand {
         }
     }
 
-    /// The run directory, the configuration and whether training resumes.
-    private func runSetup() throws -> (String, RunConfiguration, Bool) {
+    /// The run directory, the configuration and, when resuming, the main model's saved state.
+    private func runSetup() throws -> (String, RunConfiguration, TrainingState?) {
         if let resume {
             let kinds = RunConfiguration.ModelKind.allCases
             guard let main = kinds.map({ "\(resume)/\($0.rawValue)/last.safetensors" })
                 .first(where: { FileManager.default.fileExists(atPath: TrainingState.sidecarPath(of: $0)) }) else {
                 throw GraphSeqError.invalidArgument("\(resume): no checkpoint to resume (expected <model>/last.json after at least one epoch)")
             }
-            var c = try TrainingState.load(checkpoint: main).configuration
+            let state = try TrainingState.load(checkpoint: main)
+            var c = state.configuration
             if let epochs = forecast.epochs { c.epochs = epochs }
-            return (resume, c, true)
+            return (resume, c, state)
         }
         let directory = output ?? "runs/" + (name ?? timestamp())
         if let contents = try? FileManager.default.contentsOfDirectory(atPath: directory), !contents.isEmpty {
             throw GraphSeqError.invalidArgument("\(directory) already holds a run: pass --resume \(directory) to continue it, or another --name")
         }
-        return (directory, forecast.configuration(data), false)
+        return (directory, forecast.configuration(data), nil)
     }
 
     private func describe(_ problem: ForecastProblem, _ c: RunConfiguration, directory: String) -> String {

@@ -14,11 +14,20 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Graph over the N nodes: edge list .csv, dense adjacency .txt/.csv, Matrix Market .mtx or .npy. Default: the bundled district adjacency.")
     var graph: String?
 
+    @Option(help: "Format of --graph: edges, dense, mtx or npy (default: from the extension and contents).")
+    var graphFormat: String?
+
     @Option(help: "Extra node features: [N, F] (static) or [T, N*F] (per step), .csv or .npy.")
     var features: String?
 
     @Flag(help: "Add the reverse of every directed edge of --graph.")
     var symmetrize = false
+
+    func validate() throws {
+        if let graphFormat, GraphFile.Format(rawValue: graphFormat) == nil {
+            throw ValidationError("--graph-format must be one of \(GraphFile.Format.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
 }
 
 /// The forecasting problem, the model and its training.
@@ -45,7 +54,7 @@ struct ForecastOptions: ParsableArguments {
     var seasonalInputs = true
 
     @Option(help: "Model: gconvgru or gconvlstm (GCRN, graph convolutional recurrent), lstm (per node, no graph).")
-    var model: RunConfiguration.ModelKind = .gconvgru
+    var model: RunConfiguration.ModelKind = .gconvlstm
 
     @Option(help: "Hidden units per recurrent layer.")
     var hidden = 32
@@ -53,11 +62,11 @@ struct ForecastOptions: ParsableArguments {
     @Option(help: "Stacked recurrent layers.")
     var layers = 1
 
-    @Option(name: [.customShort("K"), .long], help: "Chebyshev filter order K of the GCRN cells (K hops).")
-    var order = 3
+    @Option(name: [.customShort("K"), .long], help: "Chebyshev filter order K of the GCRN cells: each step mixes nodes up to K-1 hops apart.")
+    var order = 2
 
     @Option(help: "Training loss in normalised units: mae or mse.")
-    var loss: RunConfiguration.LossKind = .mae
+    var loss: RunConfiguration.LossKind = .mse
 
     @Option(help: "adam, or sgd (plain, stateless: resumes bit for bit).")
     var optimizer: RunConfiguration.OptimizerKind = .adam
@@ -75,7 +84,7 @@ struct ForecastOptions: ParsableArguments {
     var epochs: Int?
 
     @Option(help: "Stop after this many epochs without a better validation MAE (0: never).")
-    var patience = 15
+    var patience = 10
 
     @Option(help: "Seed of the initial weights and the batch order.")
     var seed: UInt64 = 1
@@ -94,7 +103,7 @@ struct ForecastOptions: ParsableArguments {
     }
 
     func configuration(_ data: DataOptions) -> RunConfiguration {
-        RunConfiguration(series: data.series, graph: data.graph, features: data.features, symmetrize: data.symmetrize,
+        RunConfiguration(series: data.series, graph: data.graph, graphFormat: data.graphFormat, features: data.features, symmetrize: data.symmetrize,
                          window: window, horizon: horizon, testFraction: testFraction,
                          validationFraction: validationFraction, normalization: normalize, period: period,
                          seasonalInputs: seasonalInputs, model: model, hidden: hidden, layers: layers, order: order,
