@@ -41,7 +41,7 @@ struct Evaluate: ParsableCommand {
         try applyRuntimeOptions(threads: threads, maxISA: nil)
         let loaded = try LoadedForecaster(checkpoint)
         let c = loaded.state.configuration
-        let report = try ForecastReport(loaded.problem, models: [(c.modelDescription, loaded.model, loaded.state)])
+        let report = try ForecastReport(loaded.problem, models: [(loaded.model, loaded.state)])
         print("\(checkpoint): \(c.modelDescription), weights of epoch \(loaded.state.bestEpoch) of \(loaded.state.epochsRun), seed \(c.seed)")
         print(report.table)
         if let plots { print("plots: " + (try report.writePlots(to: plots, title: runTitle(c))).joined(separator: ", ")) }

@@ -24,11 +24,9 @@ func forecast(_ model: any Forecaster, _ problem: ForecastProblem, starts: [Int]
 }
 
 /// The model's errors in original units on every window of `part`.
-func evaluate(_ model: any Forecaster, _ problem: ForecastProblem, _ part: ForecastSplit.Part,
-              batchSize: Int) throws -> ForecastErrors {
+func evaluate(_ model: any Forecaster, _ problem: ForecastProblem, _ part: ForecastSplit.Part) throws -> ForecastErrors {
     let starts = problem.split.targetStarts(part)
-    return try ForecastErrors(prediction: forecast(model, problem, starts: starts, chunk: max(batchSize, 64)),
-                              truth: problem.truth(starts))
+    return try ForecastErrors(prediction: forecast(model, problem, starts: starts), truth: problem.truth(starts))
 }
 
 /// The test errors of the baselines: the historical average per node and

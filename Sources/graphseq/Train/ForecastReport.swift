@@ -5,8 +5,6 @@ import GraphSeq
 /// table printed on stdout, the `--json` object and the figures.
 struct ForecastReport {
     struct Entry {
-        let name: String
-        let model: any Forecaster
         let state: TrainingState
         let forecast: Tensor
         let errors: ForecastErrors
@@ -17,13 +15,12 @@ struct ForecastReport {
     let baselines: BaselineErrors
     let truth: Tensor
 
-    init(_ problem: ForecastProblem, models: [(name: String, model: any Forecaster, state: TrainingState)]) throws {
+    init(_ problem: ForecastProblem, models: [(model: any Forecaster, state: TrainingState)]) throws {
         let starts = problem.split.targetStarts(.test)
         let truth = try problem.truth(starts)
         entries = try models.map { m in
-            let f = try forecast(m.model, problem, starts: starts, chunk: max(m.state.configuration.batchSize, 64))
-            return Entry(name: m.name, model: m.model, state: m.state, forecast: f,
-                         errors: try ForecastErrors(prediction: f, truth: truth))
+            let f = try forecast(m.model, problem, starts: starts)
+            return Entry(state: m.state, forecast: f, errors: try ForecastErrors(prediction: f, truth: truth))
         }
         baselines = try BaselineErrors(problem, period: models[0].state.configuration.period)
         (self.problem, self.truth) = (problem, truth)
@@ -40,7 +37,7 @@ struct ForecastReport {
         }
         lines.append("model".padding(toLength: 44, withPad: " ", startingAt: 0) + "  test MAE test RMSE  epochs (best)  train s")
         for e in entries {
-            lines.append(row(e.name, e.errors, String(format: "  %6d (%d)  %9.1f", e.state.epochsRun, e.state.bestEpoch,
+            lines.append(row(e.state.configuration.modelDescription, e.errors, String(format: "  %6d (%d)  %9.1f", e.state.epochsRun, e.state.bestEpoch,
                                                       e.state.trainingSeconds)))
         }
         let period = entries[0].state.configuration.period

@@ -43,7 +43,7 @@ final class ForecastTrainer {
             state.finished = state.epochsRun >= c.epochs || stoppedEarly(state)
         } else {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            state.untrainedValidationMAE = try evaluate(model, problem, .validation, batchSize: c.batchSize).meanAbsoluteError
+            state.untrainedValidationMAE = try evaluate(model, problem, .validation).meanAbsoluteError
         }
         let optimizer: any Optimizer = c.optimizer == .adam
             ? try Adam(parameters: model.parameters, learningRate: c.learningRate)
@@ -71,7 +71,7 @@ final class ForecastTrainer {
                 lossSum += Double(loss) * Double(batch.count)
                 onProgress((epoch - 1 - resumedEpochs) * batches + b + 1, plannedBatches, "epoch \(epoch)  " + status)
             }
-            let validation = try evaluate(model, problem, .validation, batchSize: c.batchSize)
+            let validation = try evaluate(model, problem, .validation)
             let record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(starts.count),
                                      validationMAE: validation.meanAbsoluteError,
                                      validationRMSE: validation.rootMeanSquaredError,

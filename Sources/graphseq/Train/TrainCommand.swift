@@ -54,9 +54,12 @@ struct Train: ParsableCommand {
         let problem = try ForecastProblem(ForecastData.load(configuration), configuration, scaler: resumed?.scaler)
         print(describe(problem, configuration, directory: directory))
         fflush(nil)   // stdout before the progress bars on stderr
+        if resumed != nil, configuration.optimizer == .adam {
+            FileHandle.standardError.write(Data("note: Adam's moments are not checkpointed; they restart from zero, so this resumed run is close to, not bit-identical with, an uninterrupted one (--optimizer sgd resumes exactly)\n".utf8))
+        }
 
         let metricsPath = metrics ?? directory + "/metrics.csv"
-        var finished: [(name: String, model: any Forecaster, state: TrainingState)] = []
+        var finished: [(model: any Forecaster, state: TrainingState)] = []
         for c in [configuration] + (configuration.compareLSTM ? [configuration.asLSTM] : []) {
             let trainer = ForecastTrainer(problem, c, directory: directory + "/" + c.model.rawValue)
             var bar: ProgressBar?, batches = 0, planned = 0
@@ -71,7 +74,7 @@ struct Train: ParsableCommand {
             if batches < planned {   // early stopping: close the bar where it stands
                 bar?.update(batches, status: "stopped after epoch \(state.epochsRun), best \(state.bestEpoch)", final: true)
             }
-            finished.append((c.modelDescription, model, state))
+            finished.append((model, state))
         }
 
         let report = try ForecastReport(problem, models: finished)
