@@ -6,13 +6,12 @@ import GraphSeq
 /// SGD); after each epoch the validation MAE/RMSE in original units, early
 /// stopping on the MAE with the best weights kept, and checkpoints in
 /// `directory`: `model.safetensors` (best), `last.safetensors` (for
-/// `--resume`), each with its JSON sidecar.
+/// `--resume`), each with its JSON sidecar, and `optimizer.safetensors` (the
+/// optimiser's moments and step count at the last epoch).
 ///
 /// Reproducible: the weights come from the seed and epoch e's batch order
 /// from SplitMix64(seed, e), so a resumed run draws the batches the
-/// uninterrupted one would. Adam's moments are not in the checkpoint (the
-/// library does not expose them): a resumed Adam run starts them from zero,
-/// and only an SGD run resumes bit for bit.
+/// uninterrupted one would, and resumes bit for bit.
 final class ForecastTrainer {
     let problem: ForecastProblem
     let configuration: RunConfiguration
@@ -29,6 +28,7 @@ final class ForecastTrainer {
 
     var bestCheckpoint: String { directory + "/model.safetensors" }
     var lastCheckpoint: String { directory + "/last.safetensors" }
+    var optimizerCheckpoint: String { directory + "/optimizer.safetensors" }
 
     /// Trains (or, with `resume`, continues from `last.safetensors`) and
     /// returns the model with its best weights and the final state.
@@ -36,18 +36,19 @@ final class ForecastTrainer {
         let c = configuration
         let model = try makeForecaster(c, inputSize: problem.featureCount)
         var state = TrainingState(configuration: c, scaler: problem.scaler)
+        let optimizer: any Optimizer = c.optimizer == .adam
+            ? try Adam(parameters: model.parameters, learningRate: c.learningRate)
+            : try SGD(parameters: model.parameters, learningRate: c.learningRate)
         if resume, FileManager.default.fileExists(atPath: TrainingState.sidecarPath(of: lastCheckpoint)) {
             state = try TrainingState.load(checkpoint: lastCheckpoint)
             try Checkpoint.load(into: model, from: lastCheckpoint)
+            try Checkpoint.load(into: optimizer, from: optimizerCheckpoint)
             state.configuration = c   // a resumed run may be given more epochs
             state.finished = state.epochsRun >= c.epochs || stoppedEarly(state)
         } else {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             state.untrainedValidationMAE = try evaluate(model, problem, .validation).meanAbsoluteError
         }
-        let optimizer: any Optimizer = c.optimizer == .adam
-            ? try Adam(parameters: model.parameters, learningRate: c.learningRate)
-            : try SGD(parameters: model.parameters, learningRate: c.learningRate)
         let starts = problem.split.targetStarts(.train)
         let batches = (starts.count + c.batchSize - 1) / c.batchSize
         var status = state.history.last.map(describe) ?? ""
@@ -83,6 +84,7 @@ final class ForecastTrainer {
             }
             state.finished = epoch >= c.epochs || stoppedEarly(state)
             if state.bestEpoch == epoch { try Checkpoint.save(model, to: bestCheckpoint) }
+            try Checkpoint.save(optimizer, to: optimizerCheckpoint)
             try state.save(model, to: lastCheckpoint)
             if state.bestEpoch > 0 { try state.writeSidecar(of: bestCheckpoint) }
             try onEpoch(state)

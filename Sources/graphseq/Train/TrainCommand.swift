@@ -13,7 +13,7 @@ struct Train: ParsableCommand {
             Without data options: the weekly influenza counts of 140 districts (data/flu-bybw, \
             416 weeks) on their adjacency graph; the last 20% of the weeks are the test period. \
             Writes into the run directory: <model>/model.safetensors (best validation MAE) and \
-            <model>/last.safetensors (for --resume), each with a JSON sidecar of the configuration \
+            <model>/last.safetensors and optimizer.safetensors (for --resume), each model with a JSON sidecar of the configuration \
             and normalisation; metrics.csv; learning-curves.svg; test-forecasts.svg. \
             docs/forecasting.md explains the options and the results.
             """)
@@ -54,9 +54,6 @@ struct Train: ParsableCommand {
         let problem = try ForecastProblem(ForecastData.load(configuration), configuration, scaler: resumed?.scaler)
         print(describe(problem, configuration, directory: directory))
         fflush(nil)   // stdout before the progress bars on stderr
-        if resumed != nil, configuration.optimizer == .adam {
-            FileHandle.standardError.write(Data("note: Adam's moments are not checkpointed; they restart from zero, so this resumed run is close to, not bit-identical with, an uninterrupted one (--optimizer sgd resumes exactly)\n".utf8))
-        }
 
         let metricsPath = metrics ?? directory + "/metrics.csv"
         var finished: [(model: any Forecaster, state: TrainingState)] = []
