@@ -14,9 +14,9 @@ enum GraphExperiments {
     }
 
     /// "0.951 ± 0.006".
-    static func format(_ values: [Double], digits: Int = 3) -> String {
+    static func format(_ values: [Double]) -> String {
         let (mean, std) = meanAndStd(values)
-        return String(format: "%.\(digits)f ± %.\(digits)f", mean, std)
+        return String(format: "%.3f ± %.3f", mean, std)
     }
 
     /// A Markdown table on stdout, columns padded to their widest cell.

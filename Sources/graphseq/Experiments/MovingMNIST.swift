@@ -143,11 +143,11 @@ struct MovingMNIST: ParsableCommand {
     }
 
     /// Frames [0, inputFrames) of a [frames, pixels, batch] block, as [T, N, B, 1].
-    func inputs(_ batch: Tensor) throws -> Tensor { try frameRange(batch, 0..<inputFrames) }
+    func inputs(_ batch: Tensor) -> Tensor { frameRange(batch, 0..<inputFrames) }
     /// The frames to predict.
-    func targets(_ batch: Tensor) throws -> Tensor { try frameRange(batch, inputFrames..<(inputFrames + outputFrames)) }
+    func targets(_ batch: Tensor) -> Tensor { frameRange(batch, inputFrames..<(inputFrames + outputFrames)) }
 
-    func frameRange(_ batch: Tensor, _ range: Range<Int>) throws -> Tensor {
+    func frameRange(_ batch: Tensor, _ range: Range<Int>) -> Tensor {
         let frameSize = batch.shape[1] * batch.shape[2]
         let out = Tensor(shape: [range.count, batch.shape[1], batch.shape[2], 1])
         out.withUnsafeMutableBufferPointer { dst in
@@ -209,7 +209,7 @@ struct MovingMNIST: ParsableCommand {
     }
 
     /// The digits at `indices`, in that order.
-    func select(_ digits: Tensor, _ indices: [Int]) throws -> Tensor {
+    func select(_ digits: Tensor, _ indices: [Int]) -> Tensor {
         let size = digits.shape[1] * digits.shape[2]
         let out = Tensor(shape: [indices.count, digits.shape[1], digits.shape[2]])
         out.withUnsafeMutableBufferPointer { dst in
