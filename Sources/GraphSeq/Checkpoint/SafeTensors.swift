@@ -34,7 +34,7 @@ public enum SafeTensors {
         try require(!names.contains(metadataKey), "\(context): \"\(metadataKey)\" is reserved for metadata")
         let sorted = tensors.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
         let header = headerBytes(sorted, metadata: metadata)
-        try writeAtomically(path, context: context) { (file) throws(GraphSeqError) in
+        try BinaryFile.writeAtomically(path, context: context) { (file) throws(GraphSeqError) in
             try file.write((0..<8).map { UInt8(truncatingIfNeeded: header.count >> (8 * $0)) })
             try file.write(header)
             for (_, tensor) in sorted { try file.write(tensor) }
@@ -189,25 +189,4 @@ private enum DType: String {
             }
         }
     }
-}
-
-/// Writes through `body` into a temporary file next to `path`, flushes it to
-/// disk and renames it over `path`: a crash never leaves a truncated file at
-/// `path`. On error the temporary file is removed.
-private func writeAtomically(_ path: String, context: String,
-                             _ body: (BinaryFile) throws(GraphSeqError) -> Void) throws(GraphSeqError) {
-    #if canImport(Glibc)
-    let temporary = "\(path).partial-\(getpid())"
-    do throws(GraphSeqError) {
-        let file = try BinaryFile(temporary, mode: "wb", context: context)
-        try body(file)
-        try file.close(sync: true)
-        guard rename(temporary, path) == 0 else { throw systemError(context, "cannot rename \(temporary)") }
-    } catch {
-        unlink(temporary)
-        throw error
-    }
-    #else
-    throw .unsupported("\(context): file I/O needs Glibc")
-    #endif
 }

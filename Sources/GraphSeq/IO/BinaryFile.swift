@@ -43,6 +43,27 @@ final class BinaryFile {
         return try file.read(count: file.size())
     }
 
+    /// Writes through `body` into a temporary file next to `path`, flushes it to
+    /// disk and renames it over `path`: a crash never leaves a truncated file at
+    /// `path`. On error the temporary file is removed.
+    static func writeAtomically(_ path: String, context: String,
+                                _ body: (BinaryFile) throws(GraphSeqError) -> Void) throws(GraphSeqError) {
+        #if canImport(Glibc)
+        let temporary = "\(path).partial-\(getpid())"
+        do throws(GraphSeqError) {
+            let file = try BinaryFile(temporary, mode: "wb", context: context)
+            try body(file)
+            try file.close(sync: true)
+            guard rename(temporary, path) == 0 else { throw systemError(context, "cannot rename \(temporary)") }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        #else
+        throw .unsupported("\(context): file I/O needs Glibc")
+        #endif
+    }
+
     /// The next `count` bytes, or throws (truncated file).
     func read(count: Int) throws(GraphSeqError) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)

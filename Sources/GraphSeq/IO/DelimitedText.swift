@@ -42,6 +42,19 @@ public struct DelimitedText: Sendable {
         self.records = records
     }
 
+    private init(path: String, header: [String]?, records: [Record]) {
+        self.path = path
+        self.header = header
+        self.records = records
+    }
+
+    /// The same table with its first record taken as the header, for files
+    /// whose header is recognised only after reading them.
+    public func withFirstRecordAsHeader() throws(GraphSeqError) -> DelimitedText {
+        guard let first = records.first else { throw .invalidArgument("\(path): no data lines, expected a header line") }
+        return DelimitedText(path: path, header: first.fields, records: Array(records.dropFirst()))
+    }
+
     /// The error for `record`: "path:line: problem".
     public func error(_ record: Record, _ problem: String) -> GraphSeqError {
         .invalidArgument("\(path):\(record.line): \(problem)")
@@ -72,21 +85,25 @@ public struct DelimitedText: Sendable {
     }
 
     /// All records as a [rows, columns] matrix of finite floats, after dropping
-    /// the first `skipping` fields of each record (row labels). Every record
-    /// must have the same number of fields. With `missing`, the fields "", "NA"
-    /// and "NaN" read as that value instead of being an error.
-    public func matrix(skipping: Int = 0, missing: Float? = nil) throws(GraphSeqError) -> Tensor {
+    /// the first `skipping` fields of each record (row labels), or of the fields
+    /// `columns` (0-based, in that order) when given. Every record must have the
+    /// same number of fields. With `missing`, the fields "", "NA" and "NaN" read
+    /// as that value instead of being an error.
+    public func matrix(skipping: Int = 0, columns: [Int]? = nil, missing: Float? = nil) throws(GraphSeqError) -> Tensor {
         guard let first = records.first else { throw .invalidArgument("\(path): no data lines") }
         let width = first.fields.count
         guard width > skipping else { throw error(first, "has \(width) fields, expected more than \(skipping)") }
-        let columns = width - skipping
+        let selected = columns ?? Array(skipping..<width)
+        if let bad = selected.first(where: { !(0..<width).contains($0) }) {
+            throw error(first, "has \(width) fields, there is no column \(bad + 1)")
+        }
         var values: [Float] = []
-        values.reserveCapacity(records.count * columns)
+        values.reserveCapacity(records.count * selected.count)
         for record in records {
             guard record.fields.count == width else {
                 throw error(record, "has \(record.fields.count) fields, expected \(width) as on line \(first.line)")
             }
-            for c in skipping..<width {
+            for c in selected {
                 let field = record.fields[c]
                 if let missing, field.isEmpty || field == "NA" || field.lowercased() == "nan" {
                     values.append(missing)
@@ -95,7 +112,7 @@ public struct DelimitedText: Sendable {
                 }
             }
         }
-        return try Tensor(shape: [records.count, columns], values: values)
+        return try Tensor(shape: [records.count, selected.count], values: values)
     }
 }
 
