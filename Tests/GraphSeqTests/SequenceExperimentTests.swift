@@ -78,7 +78,8 @@ final class SequenceExperimentTests: XCTestCase {
         var unigram = 0.0
         let results = try quickRun("charlm") { unigram = $0["unigram_bpc"] as! Double }
         XCTAssertEqual(results.map { $0["model"] as? String }, ["lstm", "gru", "gcrn-all", "gcrn-node"])
-        XCTAssertEqual(unigram, 4.886, accuracy: 0.001)
+        // The add-one unigram bpc of the quick split, computed independently in Python: 4.8857.
+        XCTAssertEqual(unigram, 4.8857, accuracy: 0.0001)
         for r in results {
             // The node readout learns slowly (see docs/experiments-sequences.md).
             let margin = r["model"] as? String == "gcrn-node" ? 0.005 : 0.15

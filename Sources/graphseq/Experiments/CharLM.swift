@@ -32,7 +32,7 @@ struct CharLM: ParsableCommand {
     var layers = 1
 
     @Option(help: "Hidden units per character node of the GConvLSTM.")
-    var nodeHidden = 16
+    var nodeHidden = 8
 
     @Option(help: "Chebyshev order K of the GConvLSTM.")
     var order = 3
@@ -54,7 +54,7 @@ struct CharLM: ParsableCommand {
     var window = 64
 
     @Option(help: "Adam learning rate at the start (cosine decay to a tenth of it).")
-    var learningRate: Float = 2e-3
+    var learningRate: Float = 3e-3
 
     @Option(help: "Gradient-norm clipping threshold.")
     var maxNorm: Float = 5
