@@ -72,6 +72,19 @@ extern "C" {
 GSQ_API int gsq_version(void);
 /** The library's version as "major.minor.patch" (static storage). */
 GSQ_API const char *gsq_version_string(void);
+/**
+ * Nonzero when a library of version v (gsq_version()) serves this header:
+ * major and minor agree (a patch release changes no declaration). A program
+ * checks it once, before any other call, so that running against another
+ * build of the shared library fails clearly instead of corrupting memory:
+ *
+ *     if (!GSQ_VERSION_COMPATIBLE(gsq_version())) {
+ *         fprintf(stderr, "graphseq: header %d, library %d\n", GSQ_VERSION,
+ *                 gsq_version());
+ *         return 1;
+ *     }
+ */
+#define GSQ_VERSION_COMPATIBLE(v) ((v) / 100 == GSQ_VERSION / 100)
 
 /* ------------------------------------------------------------------------ */
 /* Status and errors                                                         */

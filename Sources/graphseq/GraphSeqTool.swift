@@ -7,7 +7,7 @@ struct GraphSeqTool: ParsableCommand {
         commandName: "graphseq",
         abstract: "GraphSeq: graph-structured sequence models on the CPU.",
         version: Runtime.version,
-        subcommands: [Info.self, Bench.self, Experiment.self, GraphCommand.self]
+        subcommands: [Train.self, Evaluate.self, Predict.self, Info.self, Bench.self, Experiment.self, GraphCommand.self]
     )
 }
 

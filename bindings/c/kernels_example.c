@@ -1,5 +1,5 @@
 /* One Chebyshev graph convolution feeding one LSTM step, from plain C through
- * include/graphseq.h and the shared library (libGraphSeqC.so).
+ * graphseq.h and the shared library libgraphseq.so.
  *
  * A ring of N nodes with C input features per node: the scaled Laplacian's
  * Chebyshev basis (K terms) times a weight matrix gives the LSTM gate
@@ -7,9 +7,8 @@
  * The program checks its GEMM result against a naive loop, shows a rejected
  * call, and exits non-zero on any failure.
  *
- * Build (see scripts/check-c-abi):
- *   cc -std=c99 -Iinclude bindings/c/kernels_example.c -L.build/release \
- *      -lGraphSeqC -Wl,-rpath,.build/release -o kernels_example
+ * Build against an installed library (make install, then):
+ *   cc -std=c99 kernels_example.c $(pkg-config --cflags --libs graphseq) -lm -o kernels_example
  */
 #include <graphseq.h>
 
@@ -30,8 +29,8 @@ enum { N = 12, C = 3, K = 3, H = 4 };
     } while (0)
 
 int main(void) {
-    if (gsq_version() != GSQ_VERSION) {
-        fprintf(stderr, "header %d does not match library %d\n", GSQ_VERSION,
+    if (!GSQ_VERSION_COMPATIBLE(gsq_version())) {
+        fprintf(stderr, "graphseq: header %d, library %d\n", GSQ_VERSION,
                 gsq_version());
         return 1;
     }

@@ -20,4 +20,16 @@ public enum Checkpoint {
     public static func load(into layer: Layer, from path: String) throws(GraphSeqError) {
         try layer.loadStateDict(try SafeTensors.read(from: path).tensors)
     }
+
+    /// Writes `optimizer.stateDict()` (moments, buffers, step count) atomically,
+    /// so that a resumed run continues exactly.
+    public static func save(_ optimizer: Optimizer, to path: String, metadata: [String: String] = [:]) throws(GraphSeqError) {
+        try SafeTensors.write(optimizer.stateDict(), metadata: metadata, to: path)
+    }
+
+    /// Reads `path` into an optimiser of the same kind and options over the
+    /// same parameter shapes; on any error the optimiser is unchanged.
+    public static func load(into optimizer: Optimizer, from path: String) throws(GraphSeqError) {
+        try optimizer.loadStateDict(try SafeTensors.read(from: path).tensors)
+    }
 }

@@ -55,15 +55,7 @@ extension Layer {
     }
 
     public func loadStateDict(_ tensors: [String: Tensor]) throws(GraphSeqError) {
-        let expected = stateDict()
-        try validateStateDict(tensors, expected: expected, owner: String(describing: Self.self))
-        for (name, tensor) in expected {
-            tensor.withUnsafeMutableBufferPointer { dst in
-                tensors[name]!.withUnsafeBufferPointer { src in
-                    dst.baseAddress!.update(from: src.baseAddress!, count: src.count)
-                }
-            }
-        }
+        try load(tensors, into: stateDict(), owner: String(describing: Self.self))
     }
 
     public func setTraining(_ training: Bool) {}
@@ -93,6 +85,20 @@ func validateStateDict(_ tensors: [String: Tensor], expected: [(name: String, te
         let shape = tensors[name]!.shape
         try require(shape == tensor.shape,
                     "\(owner).loadStateDict: \(name) has shape \(shape), expected \(tensor.shape)")
+    }
+}
+
+/// Validates `tensors` against `expected` (same names, same shapes), then
+/// copies each into its expected tensor; on error nothing is written.
+func load(_ tensors: [String: Tensor], into expected: [(name: String, tensor: Tensor)],
+          owner: String) throws(GraphSeqError) {
+    try validateStateDict(tensors, expected: expected, owner: owner)
+    for (name, tensor) in expected {
+        tensor.withUnsafeMutableBufferPointer { dst in
+            tensors[name]!.withUnsafeBufferPointer { src in
+                dst.baseAddress!.update(from: src.baseAddress!, count: src.count)
+            }
+        }
     }
 }
 

@@ -24,6 +24,8 @@ public final class Adam: Optimizer {
     public let amsgrad: Bool
     public var parameters: [Parameter] { state.parameters }
     private var state: AdamState
+    public var stepCount: Int { get { state.steps } set { state.steps = newValue } }
+    public var stateSlots: [(name: String, tensors: [Tensor?])] { state.slots }
 
     /// Throws for a negative or non-finite learning rate, epsilon or weight
     /// decay, betas outside [0, 1), or an empty or repeating parameter list.
@@ -57,6 +59,8 @@ public final class AdamW: Optimizer {
     public let amsgrad: Bool
     public var parameters: [Parameter] { state.parameters }
     private var state: AdamState
+    public var stepCount: Int { get { state.steps } set { state.steps = newValue } }
+    public var stateSlots: [(name: String, tensors: [Tensor?])] { state.slots }
 
     /// Throws as `Adam.init` does.
     public init(parameters: [Parameter], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
@@ -81,6 +85,9 @@ private struct AdamState {
     let maxSecondMoments: [Tensor?]
     let amsgrad: Bool
     var steps = 0
+    var slots: [(name: String, tensors: [Tensor?])] {
+        [("exp_avg", firstMoments), ("exp_avg_sq", secondMoments), ("max_exp_avg_sq", maxSecondMoments)]
+    }
 
     init(_ parameters: [Parameter], _ learningRate: Float, _ beta1: Float, _ beta2: Float, _ epsilon: Float,
          _ weightDecay: Float, _ amsgrad: Bool, owner: String) throws(GraphSeqError) {

@@ -26,6 +26,11 @@ public protocol Optimizer: AnyObject {
     func step() throws(GraphSeqError)
     /// Sets the gradient of every parameter to zero.
     func zeroGradients()
+    /// The steps taken so far (restored by `loadStateDict`).
+    var stepCount: Int { get set }
+    /// The per-parameter state buffers by torch.optim slot name, nil where a
+    /// parameter has none (see `stateDict()`).
+    var stateSlots: [(name: String, tensors: [Tensor?])] { get }
 }
 
 extension Optimizer {

@@ -25,6 +25,10 @@ public final class RMSProp: Optimizer {
     private let squareAverages: [Tensor?]
     private let gradientAverages: [Tensor?]
     private let buffers: [Tensor?]
+    public var stepCount = 0
+    public var stateSlots: [(name: String, tensors: [Tensor?])] {
+        [("square_avg", squareAverages), ("grad_avg", gradientAverages), ("momentum_buffer", buffers)]
+    }
 
     /// Throws for a negative or non-finite learning rate, alpha, epsilon,
     /// momentum or weight decay, or an empty or repeating parameter list.
@@ -74,5 +78,6 @@ public final class RMSProp: Optimizer {
                 }
             }
         }
+        stepCount += 1
     }
 }

@@ -19,7 +19,8 @@ public final class SGD: Optimizer {
     public let weightDecay: Float
     public let parameters: [Parameter]
     private let buffers: [Tensor?]
-    private var steps = 0
+    public var stepCount = 0
+    public var stateSlots: [(name: String, tensors: [Tensor?])] { [("momentum_buffer", buffers)] }
 
     /// Throws for a negative or non-finite learning rate, momentum or weight
     /// decay, a non-finite dampening, an empty or repeating parameter list, and
@@ -47,7 +48,7 @@ public final class SGD: Optimizer {
         try requireHyperParameter(learningRate, "learningRate", in: 0...Float.greatestFiniteMagnitude, owner: "SGD.step")
         let lr = SIMD16(repeating: learningRate), wd = SIMD16(repeating: weightDecay)
         let mu = SIMD16(repeating: momentum), undamped = SIMD16(repeating: 1 - dampening)
-        let (decay, useMomentum, first, nesterov) = (weightDecay != 0, momentum != 0, steps == 0, self.nesterov)
+        let (decay, useMomentum, first, nesterov) = (weightDecay != 0, momentum != 0, stepCount == 0, self.nesterov)
         for (p, buffer) in zip(parameters, buffers) {
             updateElementwise(p, buffer, nil, nil) { l in
                 var g = l.gradient
@@ -59,6 +60,6 @@ public final class SGD: Optimizer {
                 l.value -= lr * g
             }
         }
-        steps += 1
+        stepCount += 1
     }
 }

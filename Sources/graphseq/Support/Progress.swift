@@ -19,10 +19,11 @@ final class ProgressBar {
     /// Seconds since the bar was created.
     var elapsed: Double { (ContinuousClock.now - start).seconds }
 
-    /// Reports `done` of `total` units finished, with a short status text.
-    func update(_ done: Int, status: String = "") {
+    /// Reports `done` of `total` units finished, with a short status text;
+    /// `final` ends the bar early (work stopped before `total`).
+    func update(_ done: Int, status: String = "", final: Bool = false) {
         let now = ContinuousClock.now
-        let final = done >= total
+        let final = final || done >= total
         if !interactive, !final, let last = lastPrinted, (now - last).seconds < 5 { return }
         lastPrinted = now
         let fraction = Double(min(done, total)) / Double(total)
