@@ -90,24 +90,10 @@ final class SequenceExperimentTests: XCTestCase {
     /// Runs `graphseq experiment <name> --quick --json` and returns its
     /// results; `check` sees the whole JSON object.
     private func quickRun(_ name: String, check: ([String: Any]) -> Void = { _ in }) throws -> [[String: Any]] {
-        let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("graphseq")
-        guard FileManager.default.isExecutableFile(atPath: tool.path) else {
-            XCTFail("\(tool.path) not found: build the tool with the tests (swift build --build-tests)")
-            return []
-        }
-        let process = Process()
-        process.executableURL = tool
-        process.arguments = ["experiment", name, "--quick", "--json", "--threads", "1"]
-        process.environment = ["GRAPHSEQ_DATA": Self.root.appendingPathComponent("data").path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
-        let last = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        let result = try runTool(["experiment", name, "--quick", "--json", "--threads", "1"],
+                                 env: ["GRAPHSEQ_DATA": Self.root.appendingPathComponent("data").path])
+        XCTAssertEqual(result.status, 0, result.err)
+        let last = result.out.split(separator: "\n").last.map(String.init) ?? ""
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any], last)
         XCTAssertEqual(object["experiment"] as? String, name)
         XCTAssertEqual(object["quick"] as? Bool, true)
