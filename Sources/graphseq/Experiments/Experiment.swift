@@ -6,7 +6,7 @@ import GraphSeq
 struct Experiment: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Reproduce the seed experiments on the bundled data.",
-        subcommands: [Polblogs.self, Mutag.self, MovingMNIST.self]
+        subcommands: [Palindromes.self, CharLM.self, Vowels.self, Polblogs.self, Mutag.self, MovingMNIST.self]
     )
 
     /// Options every experiment takes.
