@@ -1,8 +1,8 @@
 import Foundation
 import GraphSeq
 
-/// What the graph experiments (polblogs, mutag, moving-mnist) share: the
-/// results table, the JSON line, summary statistics, and the two
+/// What the graph experiments (polblogs, mutag, moving-mnist) share: summary
+/// statistics and the two
 /// parameter-free pieces of their models (ReLU, dropout).
 enum GraphExperiments {
     /// Mean and sample standard deviation (n - 1; 0 for a single value).
@@ -17,38 +17,6 @@ enum GraphExperiments {
     static func format(_ values: [Double]) -> String {
         let (mean, std) = meanAndStd(values)
         return String(format: "%.3f ± %.3f", mean, std)
-    }
-
-    /// A Markdown table on stdout, columns padded to their widest cell.
-    static func printTable(_ header: [String], _ rows: [[String]]) {
-        let widths = header.indices.map { c in ([header] + rows).map { $0[c].count }.max()! }
-        func line(_ cells: [String]) -> String {
-            "| " + zip(cells, widths).map { $0 + String(repeating: " ", count: $1 - $0.count) }
-                .joined(separator: " | ") + " |"
-        }
-        print(line(header))
-        print(line(widths.map { String(repeating: "-", count: $0) }))
-        for row in rows { print(line(row)) }
-    }
-
-    /// One JSON object on one line of stdout (keys sorted).
-    static func printJSON(_ object: [String: Any]) throws {
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-        print(String(decoding: data, as: UTF8.self))
-    }
-
-    /// The index of the largest entry of each row of [rows, columns] logits.
-    static func argmax(_ logits: Tensor) -> [Int] {
-        let (rows, columns) = (logits.shape[0], logits.shape[1])
-        return logits.withUnsafeBufferPointer { p in
-            (0..<rows).map { r in (0..<columns).max { p[r * columns + $0] < p[r * columns + $1] }! }
-        }
-    }
-
-    /// The fraction of `indices` whose predicted class equals their label.
-    static func accuracy(_ logits: Tensor, _ labels: [Int32], _ indices: [Int]) -> Double {
-        let predicted = argmax(logits)
-        return Double(indices.filter { predicted[$0] == Int(labels[$0]) }.count) / Double(max(indices.count, 1))
     }
 
     /// y = max(x, 0), remembering y for the backward pass.

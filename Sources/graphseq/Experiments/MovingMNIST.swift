@@ -129,12 +129,12 @@ struct MovingMNIST: ParsableCommand {
             results[kind.jsonKey] = ["test_cross_entropy": trained, "untrained_test_cross_entropy": untrained,
                                      "last_train_cross_entropy": loss, "seconds": trainSeconds]
         }
-        GraphExperiments.printTable(["model", "parameters", "test cross entropy per frame",
+        printTable(["model", "parameters", "test cross entropy per frame",
                                      "same, untrained", "last training batch", "training time"], rows)
         let picture = try writePicture(testBatches[0], pictures)
         print("visual check (rows: input, truth, then each model's prediction): \(picture)")
         if options.json {
-            try GraphExperiments.printJSON(results.merging([
+            try printJSONLine(results.merging([
                 "experiment": "moving-mnist", "seed": options.seed, "canvas": canvas, "steps": steps,
                 "batch_size": batchSize, "input_frames": inputFrames, "output_frames": outputFrames,
                 "test_sequences": testSequences, "quick": options.quick, "picture": picture,

@@ -64,9 +64,9 @@ struct Mutag: ParsableCommand {
                 let model = try GraphClassifier(kind: key, inputSize: atomTypes.count, hidden: hidden, layers: layers,
                                                 order: order, classes: classes.count, rng: &rng)
                 let optimizer = try Adam(parameters: model.parameters, learningRate: learningRate)
-                func accuracy(_ items: [Int]) throws -> Double {
+                func foldAccuracy(_ items: [Int]) throws -> Double {
                     let logits = try model.forward(items.map { dataset.graphs[$0].adjacency }, features: items.map { features[$0] })
-                    return GraphExperiments.accuracy(logits, items.map { labels[$0] }, Array(items.indices))
+                    return accuracy(logits, items.map { labels[$0] }, Array(items.indices))
                 }
                 var curve: [Double] = []
                 for _ in 0..<epochs {
@@ -80,7 +80,7 @@ struct Mutag: ParsableCommand {
                         try model.backward(dLogits)
                         try optimizer.step()
                     }
-                    curve.append(try accuracy(test))
+                    curve.append(try foldAccuracy(test))
                 }
                 curves.append(curve)
                 progress.update(m * folds + fold + 1, status: "\(name) fold \(fold + 1) accuracy "
@@ -101,10 +101,10 @@ struct Mutag: ParsableCommand {
             results["\(key)_fold_accuracies"] = accuracies
         }
         rows.append(["majority class", String(format: "%.3f", majority), "", "", ""])
-        GraphExperiments.printTable(["model", "accuracy, last epoch", "fold range",
+        printTable(["model", "accuracy, last epoch", "fold range",
                                      "accuracy, best epoch (optimistic)", "wall time"], rows)
         if options.json {
-            try GraphExperiments.printJSON(results.merging([
+            try printJSONLine(results.merging([
                 "experiment": "mutag", "seed": options.seed, "folds": folds, "epochs": epochs,
                 "majority_accuracy": majority, "quick": options.quick, "seconds": progress.elapsed,
             ]) { a, _ in a })

@@ -74,10 +74,10 @@ struct Polblogs: ParsableCommand {
             results["\(key)_test_accuracy_std"] = std
             results["\(key)_test_accuracies"] = tests
         }
-        GraphExperiments.printTable(["model", "test accuracy", "range", "validation accuracy",
+        printTable(["model", "test accuracy", "range", "validation accuracy",
                                      "best epoch (mean)", "wall time"], rows)
         if options.json {
-            try GraphExperiments.printJSON(results.merging([
+            try printJSONLine(results.merging([
                 "experiment": "polblogs", "seed": options.seed, "runs": runs, "nodes": data.nodeCount,
                 "quick": options.quick, "seconds": progress.elapsed,
             ]) { a, _ in a })
@@ -123,8 +123,8 @@ struct Polblogs: ParsableCommand {
             let validationLoss = try Loss.softmaxCrossEntropy(logits: y, labels: data.labels, mask: split.validationMask).value
             if validationLoss < bestLoss {
                 bestLoss = validationLoss
-                best = RunOutcome(test: GraphExperiments.accuracy(y, data.labels, split.test),
-                                  validation: GraphExperiments.accuracy(y, data.labels, split.validation),
+                best = RunOutcome(test: accuracy(y, data.labels, split.test),
+                                  validation: accuracy(y, data.labels, split.validation),
                                   epoch: epoch, seconds: 0)
             } else if epoch - best.epoch >= patience {
                 break

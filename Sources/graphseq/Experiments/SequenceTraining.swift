@@ -123,16 +123,6 @@ private func meanOf(_ values: [(loss: Double, accuracy: Double)]) -> (loss: Doub
     return (values.reduce(0) { $0 + $1.loss } / n, values.reduce(0) { $0 + $1.accuracy } / n)
 }
 
-/// The fraction of rows of `logits` [rows, classes] whose largest entry is the label.
-func accuracy(_ logits: Tensor, _ labels: [Int32]) -> Double {
-    let classes = logits.shape[1], values = logits.values
-    let correct = labels.indices.filter { r in
-        let row = values[(r * classes)..<((r + 1) * classes)]
-        return row.firstIndex(of: row.max()!)! - r * classes == Int(labels[r])
-    }
-    return Double(correct.count) / Double(labels.count)
-}
-
 /// One-hot time-major input [T, batch, classes] of equally long sequences of class indices.
 func oneHot(_ sequences: [[Int]], classes: Int) -> Tensor {
     let (steps, batch) = (sequences[0].count, sequences.count)
@@ -144,23 +134,3 @@ func oneHot(_ sequences: [[Int]], classes: Int) -> Tensor {
     }
     return x
 }
-
-/// Prints a Markdown table (as pasted into docs/experiments-sequences.md).
-func printTable(_ header: [String], _ rows: [[String]]) {
-    let widths = header.indices.map { c in ([header] + rows).map { $0[c].count }.max()! }
-    func line(_ cells: [String]) -> String {
-        "| " + zip(cells, widths).map { $0 + String(repeating: " ", count: $1 - $0.count) }.joined(separator: " | ") + " |"
-    }
-    print(line(header))
-    print("|" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "|") + "|")
-    rows.forEach { print(line($0)) }
-}
-
-/// Prints `object` as one JSON line, keys sorted.
-func printJSONLine(_ object: [String: Any]) throws {
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-    print(String(decoding: data, as: UTF8.self))
-}
-
-/// A number with `digits` decimals, for tables.
-func fixed(_ value: Double, _ digits: Int = 3) -> String { String(format: "%.\(digits)f", value) }
