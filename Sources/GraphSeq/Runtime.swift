@@ -43,6 +43,17 @@ public enum Runtime {
         set { gsq_set_verbose(Int32(newValue)) }
     }
 
+    /// The most bytes of freed large tensor buffers (2 MiB and up) kept for
+    /// reuse, so that training loops do not fault in fresh pages every step
+    /// (default 512 MiB; 0 frees and keeps none).
+    public static var tensorCacheLimit: Int {
+        get { StorageCache.shared.limit }
+        set { StorageCache.shared.limit = newValue }
+    }
+
+    /// The bytes of freed tensor buffers held for reuse now.
+    public static var tensorCacheBytes: Int { StorageCache.shared.cachedBytes }
+
     /// Runs `body` with the given thread count and ISA cap, restoring both after.
     public static func with<T>(threads: Int? = nil, maxISA: ISA? = nil,
                                _ body: () throws -> T) throws -> T {

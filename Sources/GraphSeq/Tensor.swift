@@ -23,6 +23,8 @@ public final class Tensor: @unchecked Sendable {
     fileprivate let storage: UnsafeMutablePointer<Float>
     /// For a view, the tensor that owns the buffer (kept alive by the view).
     private let owner: Tensor?
+    /// The bytes allocated for `storage` (0 for a view).
+    private let allocatedBytes: Int
 
     /// A tensor of the given shape with every element zero.
     public init(shape: [Int]) {
@@ -36,12 +38,20 @@ public final class Tensor: @unchecked Sendable {
         self.count = count
         // Large buffers are 2 MiB aligned and ask for transparent huge pages:
         // kernels that gather rows (SpMM, Chebyshev) then miss the TLB far less.
+        // They are recycled through StorageCache.
         let hugePage = 2 << 20
         let bytes = max(64, (count * MemoryLayout<Float>.stride + 63) & ~63)
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes,
-                                                   alignment: bytes >= hugePage ? hugePage : 64)
+        let raw: UnsafeMutableRawPointer
+        if bytes >= hugePage, let cached = StorageCache.shared.take(bytes: bytes) {
+            (raw, allocatedBytes) = cached
+        } else {
+            raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: bytes >= hugePage ? hugePage : 64)
+            allocatedBytes = bytes
+            #if canImport(Glibc)
+            if bytes >= hugePage { _ = madvise(raw, bytes, MADV_HUGEPAGE) }
+            #endif
+        }
         #if canImport(Glibc)
-        if bytes >= hugePage { _ = madvise(raw, bytes, MADV_HUGEPAGE) }
         memset(raw, 0, bytes)
         #else
         raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
@@ -56,6 +66,7 @@ public final class Tensor: @unchecked Sendable {
         count = shape.reduce(1, *)
         storage = base.storage + offset
         owner = base.owner ?? base
+        allocatedBytes = 0
     }
 
     /// A tensor holding `values` (row-major); throws if the count does not match.
@@ -67,7 +78,14 @@ public final class Tensor: @unchecked Sendable {
         values.withUnsafeBufferPointer { storage.update(from: $0.baseAddress!, count: n) }
     }
 
-    deinit { if owner == nil { UnsafeMutableRawPointer(storage).deallocate() } }
+    deinit {
+        guard owner == nil else { return }
+        if allocatedBytes >= 2 << 20 {
+            StorageCache.shared.give(UnsafeMutableRawPointer(storage), bytes: allocatedBytes)
+        } else {
+            UnsafeMutableRawPointer(storage).deallocate()
+        }
+    }
 
     /// The same elements under another shape with the same count; the result
     /// shares this tensor's storage (a write through one shows in the other).

@@ -40,8 +40,12 @@ struct Bench: ParsableCommand {
 
         @OptionGroup var options: Options
 
+        @Option(help: "Run only these families (comma-separated): \(KernelBenchmarks.kernelFamilyNames.joined(separator: ", ")).")
+        var only: String?
+
         func run() throws {
-            try KernelBenchmarks.run(try options.context()) { print($0.jsonLine) }
+            let families = try selectFamilies(only, from: KernelBenchmarks.kernelFamilyNames)
+            try KernelBenchmarks.run(try options.context(), only: families) { print($0.jsonLine) }
         }
     }
 
@@ -52,10 +56,24 @@ struct Bench: ParsableCommand {
 
         @OptionGroup var options: Options
 
+        @Option(help: "Run only these families (comma-separated): \(KernelBenchmarks.layerFamilyNames.joined(separator: ", ")).")
+        var only: String?
+
         func run() throws {
-            try KernelBenchmarks.runLayers(try options.context()) { print($0.jsonLine) }
+            let families = try selectFamilies(only, from: KernelBenchmarks.layerFamilyNames)
+            try KernelBenchmarks.runLayers(try options.context(), only: families) { print($0.jsonLine) }
         }
     }
+}
+
+/// The families a comma-separated --only names (nil: all), each checked.
+func selectFamilies(_ only: String?, from known: [String]) throws -> [String]? {
+    guard let only else { return nil }
+    let names = only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    for name in names where !known.contains(name) {
+        throw ValidationError("--only: unknown family '\(name)'; known: \(known.joined(separator: ", "))")
+    }
+    return names
 }
 
 /// Applies --threads and --max-isa, rejecting bad values with a clear message.

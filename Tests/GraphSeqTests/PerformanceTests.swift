@@ -7,11 +7,20 @@ import XCTest
 /// records' form is asserted, never a time: CI machines are noisy.
 final class PerformanceTests: XCTestCase {
     func testKernelBenchmarks() throws {
-        try check(KernelBenchmarks.run)
+        try check { try KernelBenchmarks.run($0, emit: $1) }
     }
 
     func testLayerBenchmarks() throws {
-        try check(KernelBenchmarks.runLayers)
+        try check { try KernelBenchmarks.runLayers($0, emit: $1) }
+    }
+
+    func testFamilySelection() throws {
+        let ctx = try BenchmarkContext.measure(quick: true)
+        var names: [String] = []
+        try KernelBenchmarks.run(ctx, only: ["gemm"]) { names.append($0.name) }
+        XCTAssertFalse(names.isEmpty)
+        XCTAssertTrue(names.allSatisfy { $0.hasPrefix("sgemm_") }, "only the gemm family runs: \(names)")
+        XCTAssertEqual(KernelBenchmarks.layerFamilyNames, ["sequence", "graph", "gcrn"])
     }
 
     private func check(_ suite: (BenchmarkContext, (BenchmarkRecord) -> Void) throws -> Void) throws {

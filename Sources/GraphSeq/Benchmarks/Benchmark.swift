@@ -110,24 +110,33 @@ public struct BenchmarkContext: Sendable {
 
 /// The kernel benchmarks behind `graphseq bench kernels`.
 public enum KernelBenchmarks {
-    /// Runs every kernel family, calling `emit` once per result.
-    public static func run(_ ctx: BenchmarkContext, emit: (BenchmarkRecord) -> Void) throws {
-        let families: [(BenchmarkContext, (BenchmarkRecord) -> Void) throws -> Void] = [
-            gemm,
-            sparse,
-            cells,
-        ]
-        for family in families { try family(ctx, emit) }
+    typealias Family = (name: String, run: @Sendable (BenchmarkContext, (BenchmarkRecord) -> Void) throws -> Void)
+
+    /// The kernel families, by name: `gemm`, `sparse`, `cells`.
+    static let kernelFamilies: [Family] = [("gemm", gemm), ("sparse", sparse), ("cells", cells)]
+
+    /// The layer families (`graphseq bench layers`) at the DESIGN.md shapes:
+    /// `sequence` (LSTM/GRU), `graph` (ChebConv/GCNConv), `gcrn`.
+    static let layerFamilies: [Family] = [("sequence", sequenceLayers), ("graph", graphLayers), ("gcrn", gcrnLayers)]
+
+    public static var kernelFamilyNames: [String] { kernelFamilies.map(\.name) }
+    public static var layerFamilyNames: [String] { layerFamilies.map(\.name) }
+
+    /// Runs the kernel families named in `only` (nil: all), calling `emit`
+    /// once per result.
+    public static func run(_ ctx: BenchmarkContext, only: [String]? = nil,
+                           emit: (BenchmarkRecord) -> Void) throws {
+        try run(kernelFamilies, only, ctx, emit)
     }
 
-    /// The layer benchmarks (`graphseq bench layers`): recurrent layers,
-    /// graph convolutions and GCRN layers at the DESIGN.md shapes.
-    public static func runLayers(_ ctx: BenchmarkContext, emit: (BenchmarkRecord) -> Void) throws {
-        let families: [(BenchmarkContext, (BenchmarkRecord) -> Void) throws -> Void] = [
-            sequenceLayers,
-            graphLayers,
-            gcrnLayers,
-        ]
-        for family in families { try family(ctx, emit) }
+    /// Runs the layer families named in `only` (nil: all).
+    public static func runLayers(_ ctx: BenchmarkContext, only: [String]? = nil,
+                                 emit: (BenchmarkRecord) -> Void) throws {
+        try run(layerFamilies, only, ctx, emit)
+    }
+
+    private static func run(_ families: [Family], _ only: [String]?, _ ctx: BenchmarkContext,
+                            _ emit: (BenchmarkRecord) -> Void) throws {
+        for family in families where only?.contains(family.name) ?? true { try family.run(ctx, emit) }
     }
 }
