@@ -141,8 +141,8 @@ static void backward_task(void *p, int tid, int nth) {
     }
 }
 
-static gsq_status_t check_operator(const char *fn, gsq_graph_t lhat, int64_t K,
-                                   int64_t nfeat) {
+gsq_status_t gsq__check_cheb_operator(const char *fn, gsq_graph_t lhat, int64_t K,
+                                      int64_t nfeat) {
     GSQ_TRY(gsq__check_ptr(fn, "lhat", lhat));
     if (lhat->nrows != lhat->ncols)
         return gsq__fail(GSQ_ERR_INVALID_ARGUMENT,
@@ -186,7 +186,7 @@ gsq_status_t gsq_cheb_basis(gsq_graph_t lhat, int64_t K, int64_t nfeat,
                             int64_t ldb) {
     static const char fn[] = "gsq_cheb_basis";
     const double t0 = gsq__now_ms();
-    GSQ_TRY(check_operator(fn, lhat, K, nfeat));
+    GSQ_TRY(gsq__check_cheb_operator(fn, lhat, K, nfeat));
     const int64_t n = lhat->nrows;
     GSQ_TRY(gsq__check_matrix(fn, "x", x, n, nfeat, ldx));
     GSQ_TRY(gsq__check_matrix(fn, "basis", basis, n, K * nfeat, ldb));
@@ -204,7 +204,7 @@ gsq_status_t gsq_cheb_basis_backward(gsq_graph_t lhat, int64_t K, int64_t nfeat,
                                      float *dx, int64_t lddx) {
     static const char fn[] = "gsq_cheb_basis_backward";
     const double t0 = gsq__now_ms();
-    GSQ_TRY(check_operator(fn, lhat, K, nfeat));
+    GSQ_TRY(gsq__check_cheb_operator(fn, lhat, K, nfeat));
     const int64_t n = lhat->nrows;
     GSQ_TRY(gsq__check_matrix(fn, "dbasis", dbasis, n, K * nfeat, ldb));
     GSQ_TRY(gsq__check_matrix(fn, "dx", dx, n, nfeat, lddx));

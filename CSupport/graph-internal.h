@@ -47,6 +47,10 @@ GSQ_HIDDEN gsq_status_t gsq__check_disjoint(const char *fn, const char *name_a,
                                             int64_t rows_b, int64_t cols_b,
                                             int64_t ld_b);
 
+/* Checks a Chebyshev operator (square), K in [1, 64] and nfeat >= 0. */
+GSQ_HIDDEN gsq_status_t gsq__check_cheb_operator(const char *fn, gsq_graph_t lhat,
+                                                 int64_t K, int64_t nfeat);
+
 /* ---- SpMM row kernels --------------------------------------------------- */
 
 /* y[i] := alpha * sum_j A_ij x[j] + beta * z[i] for the rows of one range,

@@ -195,3 +195,111 @@ func bitwiseEqual(_ a: Tensor, _ b: Tensor) -> Bool {
         b.withUnsafeBufferPointer { bp in memcmp(ap.baseAddress!, bp.baseAddress!, 4 * a.count) == 0 }
     }
 }
+
+final class BatchedChebyshevTests: XCTestCase {
+    /// The batched layout from a node-major basis ([n][K][batch * nfeat]).
+    private func batchedLayout(_ nodeMajor: [Double], n: Int, K: Int, batch: Int, nfeat: Int, ldb: Int,
+                               pad: Double) -> [Double] {
+        var out = [Double](repeating: pad, count: n * ldb)
+        for i in 0..<n {
+            for b in 0..<batch {
+                for k in 0..<K {
+                    for f in 0..<nfeat {
+                        out[i * ldb + (b * K + k) * nfeat + f] = nodeMajor[i * K * batch * nfeat + k * batch * nfeat + b * nfeat + f]
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    private func laplacian(n: Int, seed: UInt64, symmetric: Bool) throws -> (Graph, DenseMatrix) {
+        let r = RandomCSR(rows: n, columns: n, meanDegree: 4, symmetricPattern: true, seed: seed)
+        let a = try Graph(rowCount: n, columnCount: n, rowOffsets: r.rowOffsets,
+                          columnIndices: r.columnIndices, values: r.values)
+        let l = try a.scaledLaplacian(symmetric ? .symmetric : .randomWalk, lambdaMax: 2)
+        let (rp, ci, v) = l.csr
+        return (l, denseFromCSR(n, n, rp, ci, v))
+    }
+
+    /// Forward and adjoint against the dense recursion, over awkward shapes,
+    /// both paths (n = 3000 with K = 5 exceeds the in-cache block budget), every
+    /// ISA and thread count, bitwise identical across thread counts; the forward
+    /// also bitwise equal to gsq_cheb_basis reordered.
+    func testBatchedBasisAndAdjointMatchReference() throws {
+        var rng = TestRNG(seed: 61)
+        let cases: [(n: Int, K: Int, batch: Int, nfeat: Int, sym: Bool)] = [
+            (1, 1, 1, 1, true), (37, 3, 5, 7, true), (37, 4, 3, 17, false), (23, 2, 64, 5, true),
+            (50, 3, 2, 100, false), (3000, 5, 3, 6, true),
+        ]
+        for (n, K, batch, nfeat, sym) in cases {
+            let (l, dense) = try laplacian(n: n, seed: UInt64(n + K), symmetric: sym)
+            let width = batch * nfeat, ldx = width + 3, ldb = K * width + 5
+            let x = rng.floats(n * ldx)
+            let ref = chebyshevBasisReference(dense, DenseMatrix(x, rows: n, columns: width, ld: ldx), order: K).a
+            let expected = batchedLayout(ref, n: n, K: K, batch: batch, nfeat: nfeat, ldb: ldb, pad: -7)
+            let g = rng.floats(n * ldb)
+            // G in node-major layout, for the reference adjoint.
+            var gNodeMajor = [Float](repeating: 0, count: n * K * width)
+            for i in 0..<n { for b in 0..<batch { for k in 0..<K { for f in 0..<nfeat {
+                gNodeMajor[i * K * width + k * width + b * nfeat + f] = g[i * ldb + (b * K + k) * nfeat + f]
+            } } } }
+            let adj = chebyshevBackwardReference(dense, DenseMatrix(gNodeMajor, rows: n, columns: K * width, ld: K * width),
+                                                 order: K)
+            let lddx = width + 2, dx0 = rng.floats(n * lddx)
+            var expectedDx = dx0.map(Double.init)
+            for i in 0..<n { for f in 0..<width { expectedDx[i * lddx + f] = adj[i, f] + 0.5 * Double(dx0[i * lddx + f]) } }
+            let what = "n=\(n) K=\(K) batch=\(batch) nfeat=\(nfeat) sym=\(sym)"
+            var first: [ISA: ([Float], [Float])] = [:]
+            try forEachConfiguration { isa, threads in
+                var basis = [Float](repeating: -7, count: n * ldb), nodeMajor = [Float](repeating: 0, count: n * K * width)
+                var dx = dx0, gCopy = g
+                try withHandle(l) { h in
+                    XCTAssertEqual(gsq_cheb_basis_batched(h, Int64(K), Int64(batch), Int64(nfeat), x, Int64(ldx),
+                                                          &basis, Int64(ldb)), GSQ_SUCCESS, String(cString: gsq_last_error()))
+                    XCTAssertEqual(gsq_cheb_basis(h, Int64(K), Int64(width), x, Int64(ldx), &nodeMajor, Int64(K * width)),
+                                   GSQ_SUCCESS)
+                    XCTAssertEqual(gsq_cheb_basis_batched_backward(h, Int64(K), Int64(batch), Int64(nfeat), g, Int64(ldb),
+                                                                   0.5, &dx, Int64(lddx)), GSQ_SUCCESS)
+                }
+                XCTAssertEqual(g, gCopy, "the gradient is left unchanged")
+                gCopy = []
+                let at = "\(what) \(isa) x\(threads)"
+                XCTAssertLessThanOrEqual(toleranceRatio(basis, expected, rtol: 1e-4, atol: 1e-4), 1, at)
+                let reordered = batchedLayout(nodeMajor.map(Double.init), n: n, K: K, batch: batch, nfeat: nfeat,
+                                              ldb: ldb, pad: -7).map(Float.init)
+                XCTAssertNil(firstBitwiseDifference(basis, reordered), "same sums as gsq_cheb_basis: \(at)")
+                XCTAssertLessThanOrEqual(toleranceRatio(dx, expectedDx, rtol: 1e-4, atol: 1e-4), 1, at)
+                if let base = first[isa] {
+                    XCTAssertNil(firstBitwiseDifference(base.0, basis), at)
+                    XCTAssertNil(firstBitwiseDifference(base.1, dx), at)
+                } else {
+                    first[isa] = (basis, dx)
+                }
+            }
+        }
+    }
+
+    func testBatchedBasisRejectsBadArguments() throws {
+        let (l, _) = try laplacian(n: 5, seed: 3, symmetric: true)
+        var out = [Float](repeating: 9, count: 200)
+        let x = [Float](repeating: 1, count: 200)
+        try withHandle(l) { h in
+            XCTAssertEqual(gsq_cheb_basis_batched(h, 2, -1, 3, x, 3, &out, 40), GSQ_ERR_INVALID_ARGUMENT)
+            XCTAssertTrue(String(cString: gsq_last_error()).contains("batch"))
+            XCTAssertEqual(gsq_cheb_basis_batched(h, 2, 2, 3, x, 5, &out, 12), GSQ_ERR_INVALID_ARGUMENT, "ldx < batch * nfeat")
+            XCTAssertEqual(gsq_cheb_basis_batched(h, 2, 2, 3, x, 6, &out, 11), GSQ_ERR_INVALID_ARGUMENT, "ldb < batch * K * nfeat")
+            XCTAssertEqual(gsq_cheb_basis_batched(h, 0, 2, 3, x, 6, &out, 12), GSQ_ERR_INVALID_ARGUMENT, "K = 0")
+            XCTAssertEqual(gsq_cheb_basis_batched(h, 2, Int64.max / 2, 3, x, 6, &out, 12), GSQ_ERR_INVALID_ARGUMENT)
+            XCTAssertEqual(gsq_cheb_basis_batched(h, 2, 2, 3, nil, 6, &out, 12), GSQ_ERR_INVALID_ARGUMENT)
+            XCTAssertEqual(gsq_cheb_basis_batched_backward(h, 2, 2, 3, x, 11, 0, &out, 6), GSQ_ERR_INVALID_ARGUMENT)
+            XCTAssertEqual(gsq_cheb_basis_batched_backward(h, 2, 2, 3, x, 12, 0, nil, 6), GSQ_ERR_INVALID_ARGUMENT)
+            out.withUnsafeMutableBufferPointer { p in
+                XCTAssertEqual(gsq_cheb_basis_batched(h, 2, 2, 3, p.baseAddress!, 6, p.baseAddress! + 10, 12),
+                               GSQ_ERR_INVALID_ARGUMENT, "overlapping x and basis")
+            }
+        }
+        XCTAssertTrue(out.allSatisfy { $0 == 9 }, "nothing written on error")
+        XCTAssertEqual(gsq_cheb_basis_batched(nil, 2, 2, 3, x, 6, &out, 12), GSQ_ERR_INVALID_ARGUMENT)
+    }
+}

@@ -4,12 +4,11 @@ internal import CGraphSeq
 // the PyTorch Geometric Temporal names they convert to, the Chebyshev bases
 // in the row layout the gate GEMMs need, and the record of one forward.
 //
-// Layout. A step's signal is node-major, [N][B][C]. gsq_cheb_basis over all
-// B * C features of a node gives [N][K][B][C]; the gate GEMM needs one row per
-// (node, batch) with the K terms side by side, [N*B][K*C], so every basis is
-// reordered once (a block copy of C floats) after the kernel and before its
-// adjoint. The inputs of all T steps form a single basis call, over the
-// [N][T*B*F] transpose of x.
+// Layout. A step's signal is node-major, [N][B][C]. The gate GEMM needs one
+// row per (node, batch) with the K terms side by side, [N*B][K*C], which
+// gsq_cheb_basis_batched writes directly. The inputs of all T steps form a
+// single basis call, over the [N][T*B*F] transpose of x, reordered to
+// step-major rows afterwards.
 
 /// What one forward of a GCRN layer keeps for its backward.
 final class GCRNTape {
@@ -234,27 +233,22 @@ func loadStateDict(_ tensors: [String: Tensor], _ entries: [CheckpointEntry],
 }
 
 /// A per-step hidden basis in GEMM row layout: `h` ([N][B*C]) to `basis`
-/// ([N*B][K*C]) through `terms` ([N][K*B*C] scratch); and its adjoint.
+/// ([N*B][K*C]) in one batched kernel call; and its adjoint.
 struct HiddenBasis {
-    let lhat: Graph, nodes: Int, batch: Int, channels: Int, order: Int
+    let lhat: Graph, batch: Int, channels: Int, order: Int
 
-    var scratchCount: Int { nodes * order * batch * channels }
-
-    func forward(_ h: UnsafePointer<Float>, into basis: UnsafeMutablePointer<Float>,
-                 terms: UnsafeMutablePointer<Float>) throws(GraphSeqError) {
-        let (N, B, C, K) = (nodes, batch, channels, order)
-        try check(gsq_cheb_basis(lhat.handle, Int64(K), Int64(B * C), h, Int64(max(B * C, 1)),
-                                 terms, Int64(max(K * B * C, 1))))
-        permuteBlocks(terms, basis, sizes: [N, K, B], order: [0, 2, 1], block: C)
+    func forward(_ h: UnsafePointer<Float>, into basis: UnsafeMutablePointer<Float>) throws(GraphSeqError) {
+        let (B, C, K) = (batch, channels, order)
+        try check(gsq_cheb_basis_batched(lhat.handle, Int64(K), Int64(B), Int64(C), h, Int64(max(B * C, 1)),
+                                         basis, Int64(max(K * B * C, 1))))
     }
 
     /// dh = adjoint(dbasis) + beta * dh; `dbasis` is left unchanged.
-    func backward(_ dbasis: UnsafePointer<Float>, into dh: UnsafeMutablePointer<Float>, beta: Float,
-                  terms: UnsafeMutablePointer<Float>) throws(GraphSeqError) {
-        let (N, B, C, K) = (nodes, batch, channels, order)
-        permuteBlocks(dbasis, terms, sizes: [N, B, K], order: [0, 2, 1], block: C)
-        try check(gsq_cheb_basis_backward(lhat.handle, Int64(K), Int64(B * C), terms, Int64(max(K * B * C, 1)),
-                                          beta, dh, Int64(max(B * C, 1))))
+    func backward(_ dbasis: UnsafePointer<Float>, into dh: UnsafeMutablePointer<Float>, beta: Float)
+        throws(GraphSeqError) {
+        let (B, C, K) = (batch, channels, order)
+        try check(gsq_cheb_basis_batched_backward(lhat.handle, Int64(K), Int64(B), Int64(C), dbasis,
+                                                  Int64(max(K * B * C, 1)), beta, dh, Int64(max(B * C, 1))))
     }
 }
 

@@ -99,24 +99,23 @@ public final class GConvGRU: GCRNRecurrence {
         let rh = Tensor(shape: [rows, H])
         let output = Tensor(shape: [T, N, B, H])
         let h0 = initialState?.h, bias = summedBias()
-        let basis = HiddenBasis(lhat: lhat, nodes: N, batch: B, channels: H, order: K)
-        let terms = Tensor(shape: [basis.scratchCount])
-        try withPointers([bx, core.inputWeight.value, gates, bh, brh, core.hiddenWeight.value, rh, output, terms,
+        let basis = HiddenBasis(lhat: lhat, batch: B, channels: H, order: K)
+        try withPointers([bx, core.inputWeight.value, gates, bh, brh, core.hiddenWeight.value, rh, output,
                           bias ?? rh, h0 ?? rh]) { (p) throws(GraphSeqError) in
-            let (g, wh, out, b) = (p[2], p[5], p[7], bias == nil ? nil : p[9])
+            let (g, wh, out, b) = (p[2], p[5], p[7], bias == nil ? nil : p[8])
             try sgemm(m: T * rows, n: 3 * H, k: K * F, p[0], lda: K * F, p[1], ldb: 3 * H, g, ldc: 3 * H)
             for t in 0..<T {
                 let gt = g + t * rows * 3 * H
-                let hPrev: UnsafeMutablePointer<Float>? = t > 0 ? out + (t - 1) * rows * H : (h0 == nil ? nil : p[10])
+                let hPrev: UnsafeMutablePointer<Float>? = t > 0 ? out + (t - 1) * rows * H : (h0 == nil ? nil : p[9])
                 if let hPrev {   // r, z slots += basis(h) W_h[:, r z]
                     let bt = p[3] + t * rows * K * H
-                    try basis.forward(hPrev, into: bt, terms: p[8])
+                    try basis.forward(hPrev, into: bt)
                     try sgemm(m: rows, n: 2 * H, k: K * H, bt, lda: K * H, wh, ldb: 3 * H, beta: 1, gt, ldc: 3 * H)
                 }
                 try check(gsq_gru_rb_gates_forward(Int64(rows), Int64(H), gt, b, hPrev, p[6]))
                 if hPrev != nil {   // n slot += basis(r h) W_h[:, n]
                     let bt = p[4] + t * rows * K * H
-                    try basis.forward(p[6], into: bt, terms: p[8])
+                    try basis.forward(p[6], into: bt)
                     try sgemm(m: rows, n: H, k: K * H, bt, lda: K * H, wh + 2 * H, ldb: 3 * H, beta: 1,
                               gt + 2 * H, ldc: 3 * H)
                 }
@@ -142,12 +141,11 @@ public final class GConvGRU: GCRNRecurrence {
         let dh = [Tensor(shape: shape), Tensor(shape: shape)]
         let dbasis = Tensor(shape: [rows, K * H]), drh = Tensor(shape: [rows, H])
         let dbias = Tensor(shape: [3 * H])
-        let basis = HiddenBasis(lhat: tape.lhat, nodes: N, batch: B, channels: H, order: K)
-        let terms = Tensor(shape: [basis.scratchCount])
+        let basis = HiddenBasis(lhat: tape.lhat, batch: B, channels: H, order: K)
         let zero = Tensor(shape: [1])
         try withPointers([dy, stateGradient?.h ?? zero, tape.gates, tape.output, tape.initialHidden ?? zero,
-                          dh[0], dh[1], dbasis, drh, terms, core.hiddenWeight.value, dbias]) { (p) throws(GraphSeqError) in
-            let (g, out, wh, db) = (p[2], p[3], p[10], bias ? p[11] : nil)
+                          dh[0], dh[1], dbasis, drh, core.hiddenWeight.value, dbias]) { (p) throws(GraphSeqError) in
+            let (g, out, wh, db) = (p[2], p[3], p[9], bias ? p[10] : nil)
             sum(p[0] + (T - 1) * rows * H, stateGradient == nil ? nil : p[1], into: p[5], count: rows * H)
             for t in stride(from: T - 1, through: 0, by: -1) {
                 let (dhIn, dhOut) = (p[5 + (T - 1 - t) % 2], p[5 + (T - t) % 2])
@@ -158,12 +156,12 @@ public final class GConvGRU: GCRNRecurrence {
                 // d(r h) = adjoint basis of (dn W_h[:, n]^T)
                 try sgemm(transposeB: true, m: rows, n: K * H, k: H, dg + 2 * H, lda: 3 * H, wh + 2 * H, ldb: 3 * H,
                           p[7], ldc: K * H)
-                try basis.backward(p[7], into: p[8], beta: 0, terms: p[9])
+                try basis.backward(p[7], into: p[8], beta: 0)
                 try check(gsq_gru_rb_gates_backward(Int64(rows), Int64(H), gt, hPrev, p[8], dg, dhOut, db))
                 // dh_{t-1} += adjoint basis of (d[r z] W_h[:, r z]^T), plus dy_{t-1}.
                 try sgemm(transposeB: true, m: rows, n: K * H, k: 2 * H, dg, lda: 3 * H, wh, ldb: 3 * H,
                           p[7], ldc: K * H)
-                try basis.backward(p[7], into: dhOut, beta: 1, terms: p[9])
+                try basis.backward(p[7], into: dhOut, beta: 1)
                 if t > 0 { for i in 0..<(rows * H) { dhOut[i] += p[0][(t - 1) * rows * H + i] } }
             }
         }

@@ -135,22 +135,21 @@ public final class GConvLSTM: GCRNRecurrence {
         let bias = summedBias()
         let peep: Tensor? = peephole ? Tensor(shape: [3 * H]) : nil
         if let peep { for (i, p) in peepholes.enumerated() { for j in 0..<H { peep[i * H + j] = p.value[0, j] } } }
-        let basis = HiddenBasis(lhat: lhat, nodes: N, batch: B, channels: H, order: K)
-        let terms = Tensor(shape: [basis.scratchCount])
+        let basis = HiddenBasis(lhat: lhat, batch: B, channels: H, order: K)
         let flags: UInt32 = peephole ? GSQ_LSTM_PEEPHOLE : 0
-        try withPointers([bx, core.inputWeight.value, gates, bh, core.hiddenWeight.value, cells, output, terms,
+        try withPointers([bx, core.inputWeight.value, gates, bh, core.hiddenWeight.value, cells, output,
                           bias, peep ?? bias, h0 ?? bias]) { (p) throws(GraphSeqError) in
             let (g, whp, c, out) = (p[2], p[4], p[5], p[6])
             try sgemm(m: T * rows, n: 4 * H, k: K * F, p[0], lda: K * F, p[1], ldb: 4 * H, g, ldc: 4 * H)
             for t in 0..<T {
                 let gt = g + t * rows * 4 * H
-                let hPrev: UnsafeMutablePointer<Float>? = t > 0 ? out + (t - 1) * rows * H : (h0 == nil ? nil : p[10])
+                let hPrev: UnsafeMutablePointer<Float>? = t > 0 ? out + (t - 1) * rows * H : (h0 == nil ? nil : p[9])
                 if let hPrev {
                     let bt = p[3] + t * rows * K * H
-                    try basis.forward(hPrev, into: bt, terms: p[7])
+                    try basis.forward(hPrev, into: bt)
                     try sgemm(m: rows, n: 4 * H, k: K * H, bt, lda: K * H, whp, ldb: 4 * H, beta: 1, gt, ldc: 4 * H)
                 }
-                try check(gsq_lstm_cell_forward(Int64(rows), Int64(H), flags, gt, p[8], peep == nil ? nil : p[9],
+                try check(gsq_lstm_cell_forward(Int64(rows), Int64(H), flags, gt, p[7], peep == nil ? nil : p[8],
                                                 c + t * rows * H, c + (t + 1) * rows * H, out + t * rows * H))
             }
         }
@@ -175,26 +174,25 @@ public final class GConvLSTM: GCRNRecurrence {
         let dh = Tensor(shape: shape), dc = [Tensor(shape: shape), Tensor(shape: shape)]
         let dbh = Tensor(shape: [rows, K * H])
         let dbias = Tensor(shape: [4 * H]), dpeep = Tensor(shape: [3 * H])
-        let basis = HiddenBasis(lhat: tape.lhat, nodes: N, batch: B, channels: H, order: K)
-        let terms = Tensor(shape: [basis.scratchCount])
+        let basis = HiddenBasis(lhat: tape.lhat, batch: B, channels: H, order: K)
         let flags: UInt32 = peephole ? GSQ_LSTM_PEEPHOLE : 0
         let zero = Tensor(shape: [1])
         if let c = stateGradient?.c { dc[0].add(c) }
         let gates = tape.gates, cells = tape.cells!
-        try withPointers([dy, stateGradient?.h ?? zero, gates, cells, dh, dc[0], dc[1], dbh, terms,
+        try withPointers([dy, stateGradient?.h ?? zero, gates, cells, dh, dc[0], dc[1], dbh,
                           core.hiddenWeight.value, tape.peephole ?? zero, dpeep, dbias]) { (p) throws(GraphSeqError) in
-            let (g, c, dhp, wh) = (p[2], p[3], p[4], p[9])
+            let (g, c, dhp, wh) = (p[2], p[3], p[4], p[8])
             sum(p[0] + (T - 1) * rows * H, stateGradient == nil ? nil : p[1], into: dhp, count: rows * H)
             for t in stride(from: T - 1, through: 0, by: -1) {
                 let (dcIn, dcOut) = (p[5 + (T - 1 - t) % 2], p[5 + (T - t) % 2])
                 let dg = g + (t + 1) * rows * 4 * H
                 try check(gsq_lstm_cell_backward(Int64(rows), Int64(H), flags, g + t * rows * 4 * H,
-                                                 peephole ? p[10] : nil, c + t * rows * H, c + (t + 1) * rows * H,
-                                                 dhp, dcIn, dg, dcOut, peephole ? p[11] : nil, p[12]))
+                                                 peephole ? p[9] : nil, c + t * rows * H, c + (t + 1) * rows * H,
+                                                 dhp, dcIn, dg, dcOut, peephole ? p[10] : nil, p[11]))
                 // dh_{t-1} = adjoint basis of (dgates W_h^T), plus dy_{t-1}.
                 try sgemm(transposeB: true, m: rows, n: K * H, k: 4 * H, dg, lda: 4 * H, wh, ldb: 4 * H,
                           p[7], ldc: K * H)
-                try basis.backward(p[7], into: dhp, beta: 0, terms: p[8])
+                try basis.backward(p[7], into: dhp, beta: 0)
                 if t > 0 { for i in 0..<(rows * H) { dhp[i] += p[0][(t - 1) * rows * H + i] } }
             }
         }

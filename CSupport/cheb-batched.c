@@ -1,0 +1,275 @@
+/* The Chebyshev basis in batched (GEMM row) layout and its adjoint.
+ *
+ * X holds `batch` signals of nfeat features per node; the basis row of node i
+ * holds, per batch entry b, its K terms side by side, so that viewed as
+ * (n * batch) x (K * nfeat) rows it is the A of the GEMM that applies all
+ * filters (a GCRN step's gate products).
+ *
+ * Small graphs (K terms of n rows of one feature block fit in L2) go feature
+ * block by feature block: each thread takes whole blocks, runs the recursion
+ * on L2-resident copies and writes the finished terms once, so memory sees X
+ * read once and the basis written once, with no barrier. Larger graphs run
+ * the term-by-term kernel (cheb.c) into a node-major scratch and reorder it.
+ * Each output is summed by the same row kernel in the same order either way
+ * and whatever the thread count. */
+#include "graph-internal.h"
+
+#include <string.h>
+
+/* The per-thread budget for the K terms of one feature block (L2-resident). */
+#define BLOCK_BYTES (768 << 10)
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* Features per block for n rows and K terms: 256, 128, 64, 32 or 16, the
+ * widest that fits BLOCK_BYTES (long runs per row keep the copies streaming);
+ * 0 when none does (then the term-by-term path runs). */
+static int64_t block_width(int64_t n, int64_t K) {
+    for (int64_t w = 256; w >= 16; w /= 2)
+        if (K * n * w * (int64_t)sizeof(float) <= BLOCK_BYTES) return w;
+    return 0;
+}
+
+struct batched {
+    const struct gsq_graph *op; /* L (forward) or L^T (backward) */
+    gsq__spmm_rows_fn rows;
+    int64_t K, batch, nfeat, width; /* width: features per block */
+    const float *x;                 /* forward: X */
+    int64_t ldx;
+    float *basis; /* forward: the output; backward: NULL */
+    const float *g; /* backward: the gradient, in basis layout */
+    int64_t ldb;
+    float beta; /* backward: dX := ... + beta * dX */
+    float *dx;
+    int64_t lddx;
+    float *scratch; /* K * n * width floats per thread */
+};
+
+/* The run of features [f, end) that stays within one batch entry: returns
+ * its length and stores in *at where it starts in a basis row for term k. */
+static int64_t run_at(const struct batched *c, int64_t k, int64_t f, int64_t end,
+                      int64_t *at) {
+    const int64_t b = f / c->nfeat, ff = f - b * c->nfeat;
+    *at = (b * c->K + k) * c->nfeat + ff;
+    return min64(c->nfeat - ff, end - f);
+}
+
+/* The SpMM of one recursion step on block rows (ld = width). */
+static struct gsq__spmm_args block_product(const struct batched *c, int64_t w,
+                                           float alpha, const float *x, float beta,
+                                           const float *z, float *y) {
+    const int64_t ld = c->width;
+    return (struct gsq__spmm_args){
+        .row_ptr = c->op->row_ptr, .col_idx = c->op->col_idx,
+        .values = c->op->values, .nfeat = w, .alpha = alpha, .x = x, .ldx = ld,
+        .beta = beta, .z = z, .ldz = ld, .y = y, .ldy = ld, .col_lo = 0,
+        .col_hi = (int32_t)c->op->ncols, .prefetch = GSQ_SPMM_PREFETCH};
+}
+
+static void forward_block(const struct batched *c, float *t, int64_t c0, int64_t w) {
+    const int64_t n = c->op->nrows, ld = c->width, K = c->K, tn = n * ld;
+    for (int64_t i = 0; i < n; i++) /* T_0 = X */
+        memcpy(t + i * ld, c->x + i * c->ldx + c0, (size_t)w * sizeof(float));
+    if (K > 1) { /* T_1 = L X */
+        const struct gsq__spmm_args a = block_product(c, w, 1.0f, t, 0.0f, NULL, t + tn);
+        c->rows(&a, 0, n);
+    }
+    for (int64_t k = 2; k < K; k++) { /* T_k = 2 L T_{k-1} - T_{k-2} */
+        const struct gsq__spmm_args a = block_product(
+            c, w, 2.0f, t + (k - 1) * tn, -1.0f, t + (k - 2) * tn, t + k * tn);
+        c->rows(&a, 0, n);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        float *row = c->basis + i * c->ldb;
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t f = c0, run, at; f < c0 + w; f += run) {
+                run = run_at(c, k, f, c0 + w, &at);
+                memcpy(row + at, t + k * tn + i * ld + (f - c0), (size_t)run * sizeof(float));
+            }
+    }
+}
+
+/* y[i] := a * x[i] + b * y[i], rows of w features, ld = width. */
+static void axpby_block(const struct batched *c, int64_t w, float a, const float *x,
+                        float b, float *y) {
+    const int64_t ld = c->width;
+    for (int64_t i = 0; i < c->op->nrows; i++)
+        for (int64_t f = 0; f < w; f++) y[i * ld + f] = a * x[i * ld + f] + b * y[i * ld + f];
+}
+
+/* The adjoint on one block: G_{k-1} += 2 L^T G_k, G_{k-2} -= G_k for k =
+ * K-1..2, G_0 += L^T G_1, then dX = G_0 + beta dX. */
+static void backward_block(const struct batched *c, float *t, int64_t c0, int64_t w) {
+    const int64_t n = c->op->nrows, ld = c->width, K = c->K, tn = n * ld;
+    for (int64_t i = 0; i < n; i++) {
+        const float *row = c->g + i * c->ldb;
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t f = c0, run, at; f < c0 + w; f += run) {
+                run = run_at(c, k, f, c0 + w, &at);
+                memcpy(t + k * tn + i * ld + (f - c0), row + at, (size_t)run * sizeof(float));
+            }
+    }
+    for (int64_t k = K - 1; k >= 1; k--) {
+        float *prev = t + (k - 1) * tn;
+        const struct gsq__spmm_args a =
+            block_product(c, w, k == 1 ? 1.0f : 2.0f, t + k * tn, 1.0f, prev, prev);
+        c->rows(&a, 0, n);
+        if (k >= 2) axpby_block(c, w, -1.0f, t + k * tn, 1.0f, t + (k - 2) * tn);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        float *d = c->dx + i * c->lddx + c0;
+        const float *g0 = t + i * ld;
+        if (c->beta == 0)
+            memcpy(d, g0, (size_t)w * sizeof(float));
+        else
+            for (int64_t f = 0; f < w; f++) d[f] = g0[f] + c->beta * d[f];
+    }
+}
+
+/* Each thread takes a contiguous share of the feature blocks. */
+static void block_task(void *p, int tid, int nth) {
+    const struct batched *c = p;
+    const int64_t total = c->batch * c->nfeat, blocks = (total + c->width - 1) / c->width;
+    float *t = c->scratch + (int64_t)tid * c->K * c->op->nrows * c->width;
+    int64_t lo, hi;
+    gsq__split(blocks, tid, nth, &lo, &hi);
+    for (int64_t q = lo; q < hi; q++) {
+        const int64_t c0 = q * c->width, w = min64(c->width, total - c0);
+        if (c->basis)
+            forward_block(c, t, c0, w);
+        else
+            backward_block(c, t, c0, w);
+    }
+}
+
+/* Runs the blocked path; the caller has checked block_width() > 0. */
+static gsq_status_t run_blocked(struct batched *c) {
+    const int64_t n = c->op->nrows, total = c->batch * c->nfeat;
+    const int64_t blocks = (total + c->width - 1) / c->width;
+    const int nth = (int)min64(gsq__num_threads(), blocks);
+    c->rows = gsq__spmm_rows();
+    c->scratch = gsq__scratch((size_t)(nth * c->K * n * c->width) * sizeof(float));
+    if (!c->scratch) return GSQ_ERR_OUT_OF_MEMORY;
+    gsq__parallel(block_task, c, nth);
+    return GSQ_SUCCESS;
+}
+
+/* Copies between the node-major layout (row i: K terms of batch * nfeat) and
+ * the batched one, rows split over the threads. */
+struct reorder {
+    int64_t n, K, batch, nfeat;
+    const float *src;
+    float *dst;
+    int64_t ld_src, ld_dst;
+    bool to_batched;
+};
+
+static void reorder_task(void *p, int tid, int nth) {
+    const struct reorder *r = p;
+    const int64_t width = r->batch * r->nfeat;
+    const size_t bytes = (size_t)r->nfeat * sizeof(float);
+    int64_t lo, hi;
+    gsq__split(r->n, tid, nth, &lo, &hi);
+    for (int64_t i = lo; i < hi; i++)
+        for (int64_t b = 0; b < r->batch; b++)
+            for (int64_t k = 0; k < r->K; k++) {
+                const int64_t node_major = k * width + b * r->nfeat;
+                const int64_t batched = (b * r->K + k) * r->nfeat;
+                if (r->to_batched)
+                    memcpy(r->dst + i * r->ld_dst + batched, r->src + i * r->ld_src + node_major, bytes);
+                else
+                    memcpy(r->dst + i * r->ld_dst + node_major, r->src + i * r->ld_src + batched, bytes);
+            }
+}
+
+static void reorder(struct reorder r) {
+    gsq__parallel(reorder_task, &r, (int)min64(gsq__num_threads(), r.n > 0 ? r.n : 1));
+}
+
+/* Validates the shared arguments; *total = batch * nfeat on success. */
+static gsq_status_t check_batched(const char *fn, gsq_graph_t lhat, int64_t K,
+                                  int64_t batch, int64_t nfeat, int64_t *total) {
+    GSQ_TRY(gsq__check_cheb_operator(fn, lhat, K, nfeat));
+    GSQ_TRY(gsq__check_size(fn, "batch", batch));
+    if (gsq__mul_overflows(batch, nfeat) || gsq__mul_overflows(batch * nfeat, K))
+        return gsq__fail(GSQ_ERR_INVALID_ARGUMENT, "%s: batch * K * nfeat overflows", fn);
+    *total = batch * nfeat;
+    return GSQ_SUCCESS;
+}
+
+gsq_status_t gsq_cheb_basis_batched(gsq_graph_t lhat, int64_t K, int64_t batch,
+                                    int64_t nfeat, const float *x, int64_t ldx,
+                                    float *basis, int64_t ldb) {
+    static const char fn[] = "gsq_cheb_basis_batched";
+    const double t0 = gsq__now_ms();
+    int64_t total;
+    GSQ_TRY(check_batched(fn, lhat, K, batch, nfeat, &total));
+    const int64_t n = lhat->nrows;
+    GSQ_TRY(gsq__check_matrix(fn, "x", x, n, total, ldx));
+    GSQ_TRY(gsq__check_matrix(fn, "basis", basis, n, K * total, ldb));
+    GSQ_TRY(gsq__check_disjoint(fn, "basis", basis, n, K * total, ldb, "x", x, n,
+                                total, ldx));
+    if (n == 0 || total == 0) return GSQ_SUCCESS;
+    const int64_t width = block_width(n, K);
+    if (width > 0) {
+        struct batched c = {.op = lhat, .K = K, .batch = batch, .nfeat = nfeat,
+                            .width = width, .x = x, .ldx = ldx, .basis = basis,
+                            .ldb = ldb};
+        GSQ_TRY(run_blocked(&c));
+    } else if (batch == 1) { /* the node-major layout already */
+        GSQ_TRY(gsq_cheb_basis(lhat, K, nfeat, x, ldx, basis, ldb));
+    } else {
+        float *terms = gsq__alloc((size_t)(n * K * total) * sizeof(float));
+        if (!terms)
+            return gsq__fail(GSQ_ERR_OUT_OF_MEMORY, "%s: cannot allocate the terms", fn);
+        const gsq_status_t s = gsq_cheb_basis(lhat, K, total, x, ldx, terms, K * total);
+        if (s == GSQ_SUCCESS)
+            reorder((struct reorder){n, K, batch, nfeat, terms, basis, K * total, ldb, true});
+        gsq__free(terms);
+        GSQ_TRY(s);
+    }
+    gsq__log_kernel(fn, gsq__isa(), gsq__num_threads(), t0,
+                    "n=%lld K=%lld batch=%lld nfeat=%lld path=%s", (long long)n,
+                    (long long)K, (long long)batch, (long long)nfeat,
+                    width > 0 ? "blocked" : "terms");
+    return GSQ_SUCCESS;
+}
+
+gsq_status_t gsq_cheb_basis_batched_backward(gsq_graph_t lhat, int64_t K,
+                                             int64_t batch, int64_t nfeat,
+                                             const float *dbasis, int64_t ldb,
+                                             float beta, float *dx, int64_t lddx) {
+    static const char fn[] = "gsq_cheb_basis_batched_backward";
+    const double t0 = gsq__now_ms();
+    int64_t total;
+    GSQ_TRY(check_batched(fn, lhat, K, batch, nfeat, &total));
+    const int64_t n = lhat->nrows;
+    GSQ_TRY(gsq__check_matrix(fn, "dbasis", dbasis, n, K * total, ldb));
+    GSQ_TRY(gsq__check_matrix(fn, "dx", dx, n, total, lddx));
+    GSQ_TRY(gsq__check_disjoint(fn, "dbasis", dbasis, n, K * total, ldb, "dx", dx,
+                                n, total, lddx));
+    if (n == 0 || total == 0) return GSQ_SUCCESS;
+    const struct gsq_graph *lt = gsq__graph_transposed(lhat, fn);
+    if (!lt) return GSQ_ERR_OUT_OF_MEMORY;
+    const int64_t width = block_width(n, K);
+    if (width > 0) {
+        struct batched c = {.op = lt, .K = K, .batch = batch, .nfeat = nfeat,
+                            .width = width, .g = dbasis, .ldb = ldb, .beta = beta,
+                            .dx = dx, .lddx = lddx};
+        GSQ_TRY(run_blocked(&c));
+    } else { /* the term-by-term adjoint overwrites its input: a copy */
+        float *terms = gsq__alloc((size_t)(n * K * total) * sizeof(float));
+        if (!terms)
+            return gsq__fail(GSQ_ERR_OUT_OF_MEMORY, "%s: cannot allocate the terms", fn);
+        reorder((struct reorder){n, K, batch, nfeat, dbasis, terms, ldb, K * total, false});
+        const gsq_status_t s =
+            gsq_cheb_basis_backward(lhat, K, total, terms, K * total, beta, dx, lddx);
+        gsq__free(terms);
+        GSQ_TRY(s);
+    }
+    gsq__log_kernel(fn, gsq__isa(), gsq__num_threads(), t0,
+                    "n=%lld K=%lld batch=%lld nfeat=%lld path=%s", (long long)n,
+                    (long long)K, (long long)batch, (long long)nfeat,
+                    width > 0 ? "blocked" : "terms");
+    return GSQ_SUCCESS;
+}
