@@ -26,6 +26,7 @@
 #include "internal.h"
 #include "arch/gemm-kernels.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const FN = "gsq_sgemm";
@@ -96,6 +97,8 @@ typedef struct sgemm_job {
     const float *a, *b;
     float *c;
     float *packed_b;   /* kc x nc block of op(B), shared */
+    const float *prepacked; /* all blocks of op(B) packed ahead (gsq_sgemm_packed) */
+    int64_t b_stride;  /* floats per prepacked block */
     float *packed_a;   /* one mc x kc block of op(A) per thread, a_stride apart */
     int64_t a_stride;
     int threads_used;  /* the team size granted, for the verbose log */
@@ -254,11 +257,17 @@ static void sgemm_task(void *ctx, int tid, int nth) {
         for (int64_t pc = 0; pc < j->k; pc += t->kc) {
             const int64_t kc = min64(t->kc, j->k - pc);
             const float beta = pc == 0 ? j->beta : 1.0f;
-            if (!first) gsq__barrier(); /* all are done with the old B block */
-            first = false;
-            gsq__split(n_panels, tid, nth, &lo, &hi);
-            pack_b(j, jc, nc, pc, kc, lo, hi, j->packed_b);
-            gsq__barrier();
+            const float *packed_b = j->packed_b;
+            if (j->prepacked) { /* block (jc, pc) is ready: no packing, no barrier */
+                packed_b = j->prepacked +
+                           (jc / t->nc * ceil_div(j->k, t->kc) + pc / t->kc) * j->b_stride;
+            } else {
+                if (!first) gsq__barrier(); /* all are done with the old B block */
+                first = false;
+                gsq__split(n_panels, tid, nth, &lo, &hi);
+                pack_b(j, jc, nc, pc, kc, lo, hi, j->packed_b);
+                gsq__barrier();
+            }
             if (tn >= ways_n) continue;
             for (int64_t i = row0; i < row1; i += t->mc) {
                 const int64_t rows = min64(t->mc, row1 - i);
@@ -268,7 +277,7 @@ static void sgemm_task(void *ctx, int tid, int nth) {
                                                ceil_div(rows, t->mr) * (q1 - q0), &next);
                 for (int64_t x = 0; x < rows; x += t->mr)
                     for (int64_t q = q0; q < q1; q++)
-                        tile(j, kc, packed_a + x * kc, j->packed_b + q * t->nr * kc,
+                        tile(j, kc, packed_a + x * kc, packed_b + q * t->nr * kc,
                              beta, i + x, jc + q * t->nr, &next, n_pf);
             }
         }
@@ -300,6 +309,50 @@ static gsq_status_t check_trans(const char *name, gsq_transpose_t t) {
                      (int)t);
 }
 
+/* Floats of one packed kc x nc block of op(B) (64-byte multiple: the SIMD
+ * kernels load B with aligned loads). */
+static int64_t b_block_floats(const gsq__sgemm_tiles *t, int64_t n, int64_t k) {
+    return ceil_div(min64(t->kc, k) * ceil_div(min64(t->nc, n), t->nr) * t->nr, 16) * 16;
+}
+
+/* Runs a checked product whose job is filled in except for scratch; with
+ * j->prepacked, op(B) is not read. */
+static gsq_status_t run(const char *fn, sgemm_job *j, gsq_isa_t isa, double t0) {
+    const gsq__sgemm_tiles *t = j->tiles;
+    const int64_t m = j->m, n = j->n, k = j->k;
+    const int64_t tiles = ceil_div(m, t->mr) * ceil_div(n, t->nr);
+    const int nth = (int)min64(gsq__num_threads(), tiles > 0 ? tiles : 1);
+    j->threads_used = 1;
+
+    if (m == 0 || n == 0 || k == 0 || j->alpha == 0) { /* no product */
+        if (m > 0 && n > 0 && j->beta != 1)
+            gsq__parallel(scale_task, j, (int)min64(nth, m));
+        gsq__log_kernel(fn, isa, j->threads_used, t0,
+                        "kernel=scale m=%lld n=%lld k=%lld", (long long)m,
+                        (long long)n, (long long)k);
+        return GSQ_SUCCESS;
+    }
+
+    /* Scratch: the shared B block (unless prepacked), then one A block per
+     * thread, all 64-byte aligned. */
+    const int64_t b_floats = j->prepacked ? 0 : b_block_floats(t, n, k);
+    j->a_stride = ceil_div(min64(t->kc, k) * ceil_div(min64(t->mc, m), t->mr) * t->mr, 16) * 16;
+    const size_t bytes = (size_t)(b_floats + nth * j->a_stride) * sizeof(float);
+    float *scratch = gsq__scratch(bytes);
+    if (!scratch)
+        return gsq__fail(GSQ_ERR_OUT_OF_MEMORY,
+                         "%s: cannot allocate %zu bytes of packing space", fn, bytes);
+    j->packed_b = scratch;
+    j->packed_a = scratch + b_floats;
+
+    gsq__parallel(sgemm_task, j, nth);
+    gsq__log_kernel(fn, isa, j->threads_used, t0,
+                    "kernel=%s m=%lld n=%lld k=%lld op=%c%c", t->kernel_name,
+                    (long long)m, (long long)n, (long long)k, j->trans_a ? 'T' : 'N',
+                    j->prepacked ? 'P' : j->trans_b ? 'T' : 'N');
+    return GSQ_SUCCESS;
+}
+
 gsq_status_t gsq_sgemm(gsq_transpose_t transa, gsq_transpose_t transb,
                        int64_t m, int64_t n, int64_t k, float alpha,
                        const float *a, int64_t lda, const float *b,
@@ -313,42 +366,85 @@ gsq_status_t gsq_sgemm(gsq_transpose_t transa, gsq_transpose_t transb,
     GSQ_TRY(gsq__check_matrix(FN, "A", a, ta ? k : m, ta ? m : k, lda));
     GSQ_TRY(gsq__check_matrix(FN, "B", b, tb ? n : k, tb ? k : n, ldb));
     GSQ_TRY(gsq__check_matrix(FN, "C", c, m, n, ldc));
-
     const double t0 = gsq__now_ms();
     const gsq_isa_t isa = gsq__isa();
+    sgemm_job j = {.tiles = &gsq__sgemm_tile_table[isa], .trans_a = ta, .trans_b = tb,
+                   .m = m, .n = n, .k = k, .lda = lda, .ldb = ldb, .ldc = ldc,
+                   .alpha = alpha, .beta = beta, .a = a, .b = b, .c = c};
+    return run(FN, &j, isa, t0);
+}
+
+/* ---- pre-packed B --------------------------------------------------------- */
+
+/* op(B) in the layout sgemm_task reads: block (jc, pc) of every jc (step nc)
+ * and pc (step kc) at data + (jc/nc * pc_blocks + pc/kc) * stride. */
+struct gsq_packed_b {
+    gsq_isa_t isa;
+    int64_t k, n, stride;
+    float *data;
+};
+
+gsq_status_t gsq_sgemm_pack_b(gsq_transpose_t transb, int64_t k, int64_t n,
+                              const float *b, int64_t ldb, gsq_packed_b_t *out) {
+    static const char fn[] = "gsq_sgemm_pack_b";
+    GSQ_TRY(gsq__check_ptr(fn, "out", out));
+    *out = NULL;
+    if (transb != GSQ_NO_TRANS && transb != GSQ_TRANS)
+        return gsq__fail(GSQ_ERR_INVALID_ARGUMENT,
+                         "%s: transb = %d is not GSQ_NO_TRANS or GSQ_TRANS", fn, (int)transb);
+    GSQ_TRY(gsq__check_size(fn, "k", k));
+    GSQ_TRY(gsq__check_size(fn, "n", n));
+    const bool tb = transb == GSQ_TRANS;
+    GSQ_TRY(gsq__check_matrix(fn, "B", b, tb ? n : k, tb ? k : n, ldb));
+    const gsq_isa_t isa = gsq__isa();
     const gsq__sgemm_tiles *t = &gsq__sgemm_tile_table[isa];
-    sgemm_job j = {t, ta, tb, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c,
-                   NULL, NULL, 0, 1};
-    const int64_t tiles = ceil_div(m, t->mr) * ceil_div(n, t->nr);
-    const int nth = (int)min64(gsq__num_threads(), tiles > 0 ? tiles : 1);
-
-    if (m == 0 || n == 0 || k == 0 || alpha == 0) { /* no product */
-        if (m > 0 && n > 0 && beta != 1)
-            gsq__parallel(scale_task, &j, (int)min64(nth, m));
-        gsq__log_kernel(FN, isa, j.threads_used, t0,
-                        "kernel=scale m=%lld n=%lld k=%lld", (long long)m,
-                        (long long)n, (long long)k);
-        return GSQ_SUCCESS;
+    const int64_t stride = n > 0 && k > 0 ? b_block_floats(t, n, k) : 0;
+    const int64_t blocks = ceil_div(n, t->nc) * ceil_div(k, t->kc);
+    struct gsq_packed_b *p = calloc(1, sizeof *p);
+    float *data = stride > 0 ? gsq__alloc((size_t)(blocks * stride) * sizeof(float)) : NULL;
+    if (!p || (stride > 0 && !data)) {
+        free(p);
+        gsq__free(data);
+        return gsq__fail(GSQ_ERR_OUT_OF_MEMORY, "%s: cannot allocate the packed %lld x %lld B",
+                         fn, (long long)k, (long long)n);
     }
-
-    /* Scratch: the shared B block, then one A block per thread, all
-     * 64-byte aligned (nr * kc is a multiple of 16 floats for the SIMD
-     * kernels, which load B with aligned loads). */
-    const int64_t kc = min64(t->kc, k);
-    const int64_t b_floats = ceil_div(kc * ceil_div(min64(t->nc, n), t->nr) * t->nr, 16) * 16;
-    j.a_stride = ceil_div(kc * ceil_div(min64(t->mc, m), t->mr) * t->mr, 16) * 16;
-    const size_t bytes = (size_t)(b_floats + nth * j.a_stride) * sizeof(float);
-    float *scratch = gsq__scratch(bytes);
-    if (!scratch)
-        return gsq__fail(GSQ_ERR_OUT_OF_MEMORY,
-                         "%s: cannot allocate %zu bytes of packing space", FN, bytes);
-    j.packed_b = scratch;
-    j.packed_a = scratch + b_floats;
-
-    gsq__parallel(sgemm_task, &j, nth);
-    gsq__log_kernel(FN, isa, j.threads_used, t0,
-                    "kernel=%s m=%lld n=%lld k=%lld op=%c%c", t->kernel_name,
-                    (long long)m, (long long)n, (long long)k, ta ? 'T' : 'N',
-                    tb ? 'T' : 'N');
+    *p = (struct gsq_packed_b){isa, k, n, stride, data};
+    const sgemm_job j = {.tiles = t, .trans_b = tb, .n = n, .k = k, .ldb = ldb, .b = b};
+    float *dst = data;
+    for (int64_t jc = 0; jc < n; jc += t->nc) {
+        const int64_t nc = min64(t->nc, n - jc);
+        for (int64_t pc = 0; pc < k; pc += t->kc, dst += stride)
+            pack_b(&j, jc, nc, pc, min64(t->kc, k - pc), 0, ceil_div(nc, t->nr), dst);
+    }
+    *out = p;
     return GSQ_SUCCESS;
+}
+
+void gsq_sgemm_packed_b_destroy(gsq_packed_b_t b) {
+    if (!b) return;
+    gsq__free(b->data);
+    free(b);
+}
+
+gsq_status_t gsq_sgemm_packed(gsq_transpose_t transa, int64_t m, float alpha,
+                              const float *a, int64_t lda, gsq_packed_b_t b,
+                              float beta, float *c, int64_t ldc) {
+    static const char fn[] = "gsq_sgemm_packed";
+    GSQ_TRY(check_trans("transa", transa));
+    GSQ_TRY(gsq__check_ptr(fn, "b", b));
+    GSQ_TRY(gsq__check_size(fn, "m", m));
+    const bool ta = transa == GSQ_TRANS;
+    const int64_t n = b->n, k = b->k;
+    GSQ_TRY(gsq__check_matrix(fn, "A", a, ta ? k : m, ta ? m : k, lda));
+    GSQ_TRY(gsq__check_matrix(fn, "C", c, m, n, ldc));
+    const gsq_isa_t isa = gsq__isa();
+    if (isa != b->isa)
+        return gsq__fail(GSQ_ERR_INVALID_ARGUMENT,
+                         "%s: B was packed for %s but the active ISA is %s; pack it again",
+                         fn, gsq_isa_name(b->isa), gsq_isa_name(isa));
+    const double t0 = gsq__now_ms();
+    sgemm_job j = {.tiles = &gsq__sgemm_tile_table[isa], .trans_a = ta, .m = m, .n = n,
+                   .k = k, .lda = lda, .ldc = ldc, .alpha = alpha, .beta = beta, .a = a,
+                   .c = c, .prepacked = b->data, .b_stride = b->stride};
+    return run(fn, &j, isa, t0);
 }

@@ -167,6 +167,25 @@ GSQ_API gsq_status_t gsq_sgemm(gsq_transpose_t transa, gsq_transpose_t transb,
                                const float *a, int64_t lda, const float *b,
                                int64_t ldb, float beta, float *c, int64_t ldc);
 
+/** op(B) packed once for many products with it, e.g. a recurrent weight
+ *  applied at every step: the per-call packing of B is skipped. */
+typedef struct gsq_packed_b *gsq_packed_b_t;
+/** Packs op(B) (k x n; B is k x n, or n x k with GSQ_TRANS, ldb) for the
+ *  active ISA into a new object (about k * n floats); B is not referenced
+ *  afterwards. Free it with gsq_sgemm_packed_b_destroy. */
+GSQ_API gsq_status_t gsq_sgemm_pack_b(gsq_transpose_t transb, int64_t k,
+                                      int64_t n, const float *b, int64_t ldb,
+                                      gsq_packed_b_t *out);
+/** Frees a packed B; NULL is allowed. */
+GSQ_API void gsq_sgemm_packed_b_destroy(gsq_packed_b_t b);
+/** C := alpha * op(A) * B + beta * C with a packed B (k x n): op(A) is m x k,
+ *  C m x n. Bitwise the same as gsq_sgemm on the unpacked B. The active ISA
+ *  must be the one B was packed for (else GSQ_ERR_INVALID_ARGUMENT). */
+GSQ_API gsq_status_t gsq_sgemm_packed(gsq_transpose_t transa, int64_t m,
+                                      float alpha, const float *a, int64_t lda,
+                                      gsq_packed_b_t b, float beta, float *c,
+                                      int64_t ldc);
+
 /* ------------------------------------------------------------------------ */
 /* Sparse: CSR SpMM on raw arrays                                            */
 /* ------------------------------------------------------------------------ */

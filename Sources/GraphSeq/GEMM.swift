@@ -68,3 +68,26 @@ func sgemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k
                         Int64(m), Int64(n), Int64(k), alpha, a, Int64(max(lda, 1)),
                         b, Int64(max(ldb, 1)), beta, c, Int64(max(ldc, 1))))
 }
+
+/// op(B) packed once for many products (gsq_sgemm_pack_b): a recurrent
+/// weight is packed once per sequence instead of at every step.
+final class PackedMatrix {
+    fileprivate let handle: OpaquePointer
+
+    /// op(B) is k x n; B is k x n, or n x k when transposed (`ldb`).
+    init(transposed: Bool, k: Int, n: Int, _ b: UnsafePointer<Float>, ldb: Int) throws(GraphSeqError) {
+        var out: OpaquePointer?
+        try check(gsq_sgemm_pack_b(transposed ? GSQ_TRANS : GSQ_NO_TRANS, Int64(k), Int64(n), b,
+                                   Int64(max(ldb, 1)), &out))
+        handle = out!
+    }
+
+    deinit { gsq_sgemm_packed_b_destroy(handle) }
+}
+
+/// C := alpha * A * B + beta * C with a packed B (bitwise as `sgemm`).
+func sgemm(m: Int, alpha: Float = 1, _ a: UnsafePointer<Float>, lda: Int, _ b: PackedMatrix,
+           beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int) throws(GraphSeqError) {
+    try check(gsq_sgemm_packed(GSQ_NO_TRANS, Int64(m), alpha, a, Int64(max(lda, 1)), b.handle, beta, c,
+                               Int64(max(ldc, 1))))
+}

@@ -295,3 +295,56 @@ private func transpose(_ x: [Float], rows: Int, cols: Int) -> [Float] {
     for i in 0..<rows { for j in 0..<cols { out[j * rows + i] = x[i * cols + j] } }
     return out
 }
+
+final class PackedGEMMTests: XCTestCase {
+    /// gsq_sgemm_packed is bitwise gsq_sgemm on the unpacked B, for both
+    /// op(B), awkward shapes (several kc and nc blocks, edge tiles), every ISA
+    /// and thread count.
+    func testPackedProductIsBitwiseTheUnpackedOne() throws {
+        var rng = TestRNG(seed: 71)
+        for (m, n, k) in [(1, 1, 1), (7, 33, 300), (32, 1024, 256), (45, 800, 513), (3, 1600, 17)] {
+            for transposed in [false, true] {
+                let ldb = (transposed ? k : n) + 3, lda = k + 1, ldc = n + 2
+                let a = rng.floats(m * lda), b = rng.floats((transposed ? n : k) * ldb), c0 = rng.floats(m * ldc)
+                try forEachConfiguration { isa, threads in
+                    var expected = c0, actual = c0
+                    let opB: gsq_transpose_t = transposed ? GSQ_TRANS : GSQ_NO_TRANS
+                    XCTAssertEqual(gsq_sgemm(GSQ_NO_TRANS, opB, Int64(m), Int64(n), Int64(k), 1.5, a, Int64(lda), b,
+                                             Int64(ldb), 0.5, &expected, Int64(ldc)), GSQ_SUCCESS)
+                    var packed: OpaquePointer?
+                    XCTAssertEqual(gsq_sgemm_pack_b(opB, Int64(k), Int64(n), b, Int64(ldb), &packed), GSQ_SUCCESS)
+                    defer { gsq_sgemm_packed_b_destroy(packed) }
+                    XCTAssertEqual(gsq_sgemm_packed(GSQ_NO_TRANS, Int64(m), 1.5, a, Int64(lda), packed, 0.5, &actual,
+                                                    Int64(ldc)), GSQ_SUCCESS)
+                    XCTAssertNil(firstBitwiseDifference(expected, actual),
+                                 "\(m)x\(n)x\(k) transposed=\(transposed) \(isa) x\(threads)")
+                }
+            }
+        }
+    }
+
+    func testPackedRejectsBadArguments() throws {
+        let b = [Float](repeating: 1, count: 64)
+        var packed: OpaquePointer?
+        XCTAssertEqual(gsq_sgemm_pack_b(GSQ_NO_TRANS, 4, 8, b, 7, &packed), GSQ_ERR_INVALID_ARGUMENT, "ldb < n")
+        XCTAssertNil(packed)
+        XCTAssertEqual(gsq_sgemm_pack_b(GSQ_NO_TRANS, -1, 8, b, 8, &packed), GSQ_ERR_INVALID_ARGUMENT)
+        XCTAssertEqual(gsq_sgemm_pack_b(gsq_transpose_t(rawValue: 9), 4, 8, b, 8, &packed), GSQ_ERR_INVALID_ARGUMENT)
+        XCTAssertEqual(gsq_sgemm_pack_b(GSQ_NO_TRANS, 4, 8, nil, 8, &packed), GSQ_ERR_INVALID_ARGUMENT)
+        XCTAssertEqual(gsq_sgemm_pack_b(GSQ_NO_TRANS, 4, 8, b, 8, nil), GSQ_ERR_INVALID_ARGUMENT)
+        var c = [Float](repeating: 9, count: 64)
+        XCTAssertEqual(gsq_sgemm_packed(GSQ_NO_TRANS, 2, 1, b, 4, nil, 0, &c, 8), GSQ_ERR_INVALID_ARGUMENT)
+        XCTAssertEqual(gsq_sgemm_pack_b(GSQ_NO_TRANS, 4, 8, b, 8, &packed), GSQ_SUCCESS)
+        defer { gsq_sgemm_packed_b_destroy(packed) }
+        XCTAssertEqual(gsq_sgemm_packed(GSQ_NO_TRANS, 2, 1, b, 3, packed, 0, &c, 8), GSQ_ERR_INVALID_ARGUMENT, "lda < k")
+        XCTAssertEqual(gsq_sgemm_packed(GSQ_NO_TRANS, 2, 1, b, 4, packed, 0, &c, 7), GSQ_ERR_INVALID_ARGUMENT, "ldc < n")
+        XCTAssertTrue(c.allSatisfy { $0 == 9 }, "nothing written on error")
+        if Runtime.cpuISA != .generic {  // packed for the CPU's ISA, used under a lower cap
+            try Runtime.with(maxISA: .generic) {
+                XCTAssertEqual(gsq_sgemm_packed(GSQ_NO_TRANS, 2, 1, b, 4, packed, 0, &c, 8), GSQ_ERR_INVALID_ARGUMENT)
+                XCTAssertTrue(String(cString: gsq_last_error()).contains("pack it again"))
+            }
+        }
+        gsq_sgemm_packed_b_destroy(nil)
+    }
+}

@@ -182,6 +182,7 @@ final class RecurrentEngine {
                 bias.base.update(from: bih, count: G)
                 accumulate(bias.base, bhh, count: G)
             }
+            let recurrent = try packedRecurrentWeights(w, backward: false)
             scatterInitialState(initialState?.h, unit: u, width: O, into: b.hPrev, reverse: unit.reverse, layout)
             if let cPrev = b.cPrev {
                 scatterInitialState(initialState?.c, unit: u, width: H, into: cPrev, reverse: unit.reverse, layout)
@@ -195,41 +196,63 @@ final class RecurrentEngine {
                         (cPrev.base + o * H).update(from: c.base + from * H, count: carried * H)
                     }
                 }
-                try forwardStep(rows: rows, at: o, w, b)
+                try forwardStep(rows: rows, at: o, w, recurrent, b)
             }
         }
     }
 
+    /// The recurrent products' B matrices, packed once per sequence: [0] the
+    /// hidden weight (for GRU reset-before-product, its r z columns; [1] its
+    /// n columns), [1] an LSTM's projection. Forward multiplies by their
+    /// transposes, backward by the matrices themselves.
+    private func packedRecurrentWeights(_ w: ParameterPointers, backward: Bool) throws(GraphSeqError)
+        -> [PackedMatrix] {
+        let H = hiddenSize, O = outSize, G = cell.gates * H
+        // W is rows x cols; forward needs op(B) = W^T, backward W.
+        func pack(_ p: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int) throws(GraphSeqError) -> PackedMatrix {
+            backward ? try PackedMatrix(transposed: false, k: rows, n: cols, p, ldb: ld)
+                : try PackedMatrix(transposed: true, k: cols, n: rows, p, ldb: ld)
+        }
+        switch cell {
+        case .rnn:
+            return [try pack(w.hiddenWeight, rows: H, cols: H, ld: H)]
+        case .lstm:
+            var list = [try pack(w.hiddenWeight, rows: G, cols: O, ld: O)]
+            if let whr = w.projectionWeight { list.append(try pack(whr, rows: O, cols: H, ld: H)) }
+            return list
+        case .gru(.linearBeforeReset):
+            return [try pack(w.hiddenWeight, rows: G, cols: H, ld: H)]
+        case .gru(.resetBeforeProduct):
+            return [try pack(w.hiddenWeight, rows: 2 * H, cols: H, ld: H),
+                    try pack(w.hiddenWeight + 2 * H * H, rows: H, cols: H, ld: H)]
+        }
+    }
+
     /// One step's recurrent GEMM and cell on `rows` rows from packed row `o`.
-    private func forwardStep(rows: Int, at o: Int, _ w: ParameterPointers, _ b: UnitBuffers) throws(GraphSeqError) {
+    private func forwardStep(rows: Int, at o: Int, _ w: ParameterPointers, _ r: [PackedMatrix],
+                             _ b: UnitBuffers) throws(GraphSeqError) {
         let H = hiddenSize, O = outSize, G = cell.gates * H
         let gates = b.gates.base + o * G, hPrev = b.hPrev.base + o * O, h = b.h.base + o * O
         let bias = b.bias?.base
         switch cell {
         case .rnn(let activation):
-            try sgemm(transposeB: true, m: rows, n: H, k: H, hPrev, lda: H, w.hiddenWeight, ldb: H,
-                      beta: 1, gates, ldc: H)
+            try sgemm(m: rows, hPrev, lda: H, r[0], beta: 1, gates, ldc: H)
             try check(gsq_rnn_cell_forward(Int64(rows), Int64(H), activation.c, gates, bias, h))
         case .lstm(let flags):
-            try sgemm(transposeB: true, m: rows, n: G, k: O, hPrev, lda: O, w.hiddenWeight, ldb: O,
-                      beta: 1, gates, ldc: G)
+            try sgemm(m: rows, hPrev, lda: O, r[0], beta: 1, gates, ldc: G)
             let cellOutput = b.hRaw.map { $0.base + o * H } ?? h
             try check(gsq_lstm_cell_forward(Int64(rows), Int64(H), flags.rawValue, gates, bias, w.peephole,
                                             b.cPrev!.base + o * H, b.c!.base + o * H, cellOutput))
-            if let whr = w.projectionWeight {
-                try sgemm(transposeB: true, m: rows, n: O, k: H, cellOutput, lda: H, whr, ldb: H, h, ldc: O)
-            }
+            if w.projectionWeight != nil { try sgemm(m: rows, cellOutput, lda: H, r[1], h, ldc: O) }
         case .gru(.linearBeforeReset):
             let gh = b.hiddenGates!.base + o * G
-            try sgemm(transposeB: true, m: rows, n: G, k: H, hPrev, lda: H, w.hiddenWeight, ldb: H, gh, ldc: G)
+            try sgemm(m: rows, hPrev, lda: H, r[0], gh, ldc: G)
             try check(gsq_gru_cell_forward(Int64(rows), Int64(H), gates, gh, w.inputBias, w.hiddenBias, hPrev, h))
         case .gru(.resetBeforeProduct):
             let rh = b.resetHidden!.base + o * H
-            try sgemm(transposeB: true, m: rows, n: 2 * H, k: H, hPrev, lda: H, w.hiddenWeight, ldb: H,
-                      beta: 1, gates, ldc: G)
+            try sgemm(m: rows, hPrev, lda: H, r[0], beta: 1, gates, ldc: G)
             try check(gsq_gru_rb_gates_forward(Int64(rows), Int64(H), gates, bias, hPrev, rh))
-            try sgemm(transposeB: true, m: rows, n: H, k: H, rh, lda: H, w.hiddenWeight + 2 * H * H, ldb: H,
-                      beta: 1, gates + 2 * H, ldc: G)
+            try sgemm(m: rows, rh, lda: H, r[1], beta: 1, gates + 2 * H, ldc: G)
             try check(gsq_gru_rb_output_forward(Int64(rows), Int64(H), gates, bias, hPrev, h))
         }
     }
@@ -292,6 +315,7 @@ final class RecurrentEngine {
         bw.dBias.zero()
 
         try withParameters(unit, gradients: false) { (w) throws(GraphSeqError) in
+            let recurrent = try packedRecurrentWeights(w, backward: true)
             try withParameters(unit, gradients: true) { (g) throws(GraphSeqError) in
                 for t in layout.steps(reverse: reverse).reversed() {
                     let o = layout.offsets[t], rows = layout.batchSizes[t]
@@ -302,7 +326,7 @@ final class RecurrentEngine {
                             accumulate(dC.base + o * H, dCPrev.base + from * H, count: carried * H)
                         }
                     }
-                    try backwardStep(rows: rows, at: o, w, g, b, bw)
+                    try backwardStep(rows: rows, at: o, w, recurrent, g, b, bw)
                 }
 
                 // Weight gradients and dL/dx over all steps at once.
@@ -344,8 +368,8 @@ final class RecurrentEngine {
     /// One step backward on `rows` rows from packed row `o`: from dL/dh (and
     /// dL/dc) of the step, writes the gate gradients and dL/dh_prev (and
     /// dL/dc_prev) at the step's rows.
-    private func backwardStep(rows: Int, at o: Int, _ w: ParameterPointers, _ g: ParameterPointers,
-                              _ b: UnitBuffers, _ bw: BackwardBuffers) throws(GraphSeqError) {
+    private func backwardStep(rows: Int, at o: Int, _ w: ParameterPointers, _ r: [PackedMatrix],
+                              _ g: ParameterPointers, _ b: UnitBuffers, _ bw: BackwardBuffers) throws(GraphSeqError) {
         let H = hiddenSize, O = outSize, G = cell.gates * H
         let gates = b.gates.base + o * G, hPrev = b.hPrev.base + o * O, dh = bw.dH.base + o * O
         let dGates = bw.dGates.base + o * G, dHPrev = bw.dHPrev.base + o * O
@@ -354,30 +378,29 @@ final class RecurrentEngine {
         case .rnn(let activation):
             try check(gsq_rnn_cell_backward(Int64(rows), Int64(H), activation.c, b.h.base + o * O, dh,
                                             dGates, dBias))
-            try sgemm(m: rows, n: H, k: H, dGates, lda: H, w.hiddenWeight, ldb: H, dHPrev, ldc: H)
+            try sgemm(m: rows, dGates, lda: H, r[0], dHPrev, ldc: H)
         case .lstm(let flags):
             var cellDh = dh
-            if let whr = w.projectionWeight {
+            if w.projectionWeight != nil {
                 cellDh = bw.scratch!.base
-                try sgemm(m: rows, n: H, k: O, dh, lda: O, whr, ldb: H, cellDh, ldc: H)
+                try sgemm(m: rows, dh, lda: O, r[1], cellDh, ldc: H)
             }
             try check(gsq_lstm_cell_backward(Int64(rows), Int64(H), flags.rawValue, gates, w.peephole,
                                              b.cPrev!.base + o * H, b.c!.base + o * H, cellDh,
                                              bw.dC!.base + o * H, dGates, bw.dCPrev!.base + o * H,
                                              g.peephole, dBias))
-            try sgemm(m: rows, n: O, k: G, dGates, lda: G, w.hiddenWeight, ldb: O, dHPrev, ldc: O)
+            try sgemm(m: rows, dGates, lda: G, r[0], dHPrev, ldc: O)
         case .gru(.linearBeforeReset):
             let dgh = bw.dHiddenGates!.base + o * G
             try check(gsq_gru_cell_backward(Int64(rows), Int64(H), gates, b.hiddenGates!.base + o * G, hPrev, dh,
                                             dGates, dgh, dHPrev, g.inputBias, g.hiddenBias))
-            try sgemm(m: rows, n: H, k: G, dgh, lda: G, w.hiddenWeight, ldb: H, beta: 1, dHPrev, ldc: H)
+            try sgemm(m: rows, dgh, lda: G, r[0], beta: 1, dHPrev, ldc: H)
         case .gru(.resetBeforeProduct):
             let drh = bw.scratch!.base
             try check(gsq_gru_rb_output_backward(Int64(rows), Int64(H), gates, hPrev, dh, dGates, dHPrev, dBias))
-            try sgemm(m: rows, n: H, k: H, dGates + 2 * H, lda: G, w.hiddenWeight + 2 * H * H, ldb: H,
-                      drh, ldc: H)
+            try sgemm(m: rows, dGates + 2 * H, lda: G, r[1], drh, ldc: H)
             try check(gsq_gru_rb_gates_backward(Int64(rows), Int64(H), gates, hPrev, drh, dGates, dHPrev, dBias))
-            try sgemm(m: rows, n: H, k: 2 * H, dGates, lda: G, w.hiddenWeight, ldb: H, beta: 1, dHPrev, ldc: H)
+            try sgemm(m: rows, dGates, lda: G, r[0], beta: 1, dHPrev, ldc: H)
         }
     }
 
