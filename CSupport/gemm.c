@@ -15,9 +15,9 @@
  *
  * Packing zero-pads the edges, so one microkernel computes every tile (its
  * half-width variant when at most nr/2 columns are left); a partial tile goes
- * through a stack buffer, unless it has all mr rows and the ISA has an edge
- * kernel, which stores the valid columns in place (masked, without the
- * copy). Transposing packs (A untransposed, B transposed) use the ISA's
+ * through a stack buffer, unless the ISA has edge kernels, which compute
+ * only the valid rows and store the valid columns in place (masked, without
+ * the copy). Transposing packs (A untransposed, B transposed) use the ISA's
  * packer. Tiles sit at fixed multiples of mr and nr, each is owned by one
  * thread, and each element is summed in a fixed order (p ascending within a
  * kc block, kc blocks in order): the result is bitwise the same for every
@@ -222,6 +222,10 @@ static void tile(const sgemm_job *j, int64_t kc, const float *ap,
     }
     if (mr_eff == t->mr && t->edge_kernel) {
         t->edge_kernel(kc, j->alpha, ap, bp, beta, c, ldc, nr_eff, lines, n_pf);
+        return;
+    }
+    if (mr_eff < t->mr && t->rows_kernel) {
+        t->rows_kernel(kc, j->alpha, ap, bp, beta, c, ldc, mr_eff, nr_eff, lines, n_pf);
         return;
     }
     float tmp[GSQ_SGEMM_MAX_TILE] __attribute__((aligned(64)));

@@ -13,23 +13,24 @@ enum { MR = 14, NR = 32 };
 
 /* One k step: acc[i][v] += a[i] * b[16v .. 16v+16). */
 static inline __attribute__((always_inline)) TARGET void
-step(int nv, __m512 acc[MR][2], const float *a, const float *b) {
+step(int nv, int rows, __m512 acc[MR][2], const float *a, const float *b) {
     __m512 bv[2];
     for (int v = 0; v < nv; v++) bv[v] = _mm512_load_ps(b + 16 * v);
 #pragma unroll
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < rows; i++) {
         const __m512 ai = _mm512_set1_ps(a[i]);
         for (int v = 0; v < nv; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
     }
 }
 
-/* The kernel body for a 14 x (16 * nv) tile of a packed B panel NR wide;
- * nv = 1 serves tiles with at most 16 valid columns at half the cost. The
- * last C vector of a row is masked to `last` (all lanes for a full tile), so
- * an edge tile is stored in place: masked-off lanes are neither read nor
- * written. */
+/* The kernel body for the first `rows` rows (MR for a full tile) of a
+ * 14 x (16 * nv) tile of a packed B panel NR wide; nv = 1 serves tiles with
+ * at most 16 valid columns at half the cost. The last C vector of a row is
+ * masked to `last` (all lanes for a full tile), so an edge tile is stored in
+ * place: masked-off lanes and rows past `rows` are neither read nor
+ * written, and fewer rows cost proportionally less. */
 static inline __attribute__((always_inline)) TARGET void
-kernel(int nv, __mmask16 last, int64_t kc, float alpha, const float *a,
+kernel_rows(int nv, int rows, __mmask16 last, int64_t kc, float alpha, const float *a,
        const float *b, float beta, float *c, int64_t ldc,
        const char *const *prefetch, int n_prefetch) {
     enum { STEP = GSQ_SGEMM_PREFETCH_STEP };
@@ -37,7 +38,7 @@ kernel(int nv, __mmask16 last, int64_t kc, float alpha, const float *a,
 #pragma unroll
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
 #pragma unroll
-    for (int i = 0; i < MR; i++) { /* C is needed only at the end: fetch it now */
+    for (int i = 0; i < rows; i++) { /* C is needed only at the end: fetch it now */
         for (int x = 0; x < 16 * nv; x += 16)
             _mm_prefetch((const char *)(c + i * ldc + x), _MM_HINT_T0);
         _mm_prefetch((const char *)(c + i * ldc + 16 * nv - 1), _MM_HINT_T0);
@@ -46,14 +47,14 @@ kernel(int nv, __mmask16 last, int64_t kc, float alpha, const float *a,
     for (int q = 0; p + STEP <= kc; p += STEP) {
         if (q < n_prefetch) _mm_prefetch(prefetch[q++], _MM_HINT_T1);
 #pragma unroll
-        for (int s = 0; s < STEP; s++) step(nv, acc, a + s * MR, b + s * NR);
+        for (int s = 0; s < STEP; s++) step(nv, rows, acc, a + s * MR, b + s * NR);
         a += STEP * MR;
         b += STEP * NR;
     }
-    for (; p < kc; p++, a += MR, b += NR) step(nv, acc, a, b);
+    for (; p < kc; p++, a += MR, b += NR) step(nv, rows, acc, a, b);
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 #pragma unroll
-    for (int i = 0; i < MR; i++)
+    for (int i = 0; i < rows; i++)
         for (int v = 0; v < nv; v++) {
             float *cv = c + i * ldc + 16 * v;
             const __mmask16 mask = v == nv - 1 ? last : 0xFFFF;
@@ -62,6 +63,13 @@ kernel(int nv, __mmask16 last, int64_t kc, float alpha, const float *a,
                 t = _mm512_add_ps(t, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(mask, cv)));
             _mm512_mask_storeu_ps(cv, mask, t);
         }
+}
+
+static inline __attribute__((always_inline)) TARGET void
+kernel(int nv, __mmask16 last, int64_t kc, float alpha, const float *a,
+       const float *b, float beta, float *c, int64_t ldc,
+       const char *const *prefetch, int n_prefetch) {
+    kernel_rows(nv, MR, last, kc, alpha, a, b, beta, c, ldc, prefetch, n_prefetch);
 }
 
 TARGET void gsq__sgemm_avx512_14x32(int64_t kc, float alpha, const float *a,
@@ -175,6 +183,26 @@ TARGET void gsq__sgemm_avx512_14xn(int64_t kc, float alpha, const float *a,
         kernel(1, last, kc, alpha, a, b, beta, c, ldc, prefetch, n_prefetch);
     else
         kernel(2, last, kc, alpha, a, b, beta, c, ldc, prefetch, n_prefetch);
+}
+
+TARGET void gsq__sgemm_avx512_rows(int64_t kc, float alpha, const float *a,
+                                   const float *b, float beta, float *c,
+                                   int64_t ldc, int rows, int cols,
+                                   const char *const *prefetch, int n_prefetch) {
+    const __mmask16 last = (__mmask16)(0xFFFFu >> (-cols & 15)); /* cols % 16 lanes */
+    switch (rows) { /* a body per height keeps the accumulators in registers */
+#define ROWS_CASE(r)                                                            \
+    case r:                                                                    \
+        if (cols <= 16)                                                        \
+            kernel_rows(1, r, last, kc, alpha, a, b, beta, c, ldc, prefetch, n_prefetch); \
+        else                                                                   \
+            kernel_rows(2, r, last, kc, alpha, a, b, beta, c, ldc, prefetch, n_prefetch); \
+        return;
+        ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5)
+        ROWS_CASE(6) ROWS_CASE(7) ROWS_CASE(8) ROWS_CASE(9) ROWS_CASE(10)
+        ROWS_CASE(11) ROWS_CASE(12) ROWS_CASE(13)
+#undef ROWS_CASE
+    }
 }
 
 TARGET void gsq__sgemm_pack_avx512(int64_t kc, const float *src, int64_t ld,

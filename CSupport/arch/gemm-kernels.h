@@ -27,6 +27,14 @@ typedef void (*gsq__sgemm_edge_fn)(int64_t kc, float alpha, const float *a,
                                    int64_t ldc, int cols,
                                    const char *const *prefetch, int n_prefetch);
 
+/* A row-edge kernel computes rows i < rows (1 <= rows < MR) and columns
+ * j < cols (1 <= cols <= NR) of a tile from full-height packed panels, as
+ * the kernel computes them, and stores them to C in place. */
+typedef void (*gsq__sgemm_rows_fn)(int64_t kc, float alpha, const float *a,
+                                   const float *b, float beta, float *c,
+                                   int64_t ldc, int rows, int cols,
+                                   const char *const *prefetch, int n_prefetch);
+
 /* k steps per prefetched line: sparse enough that the line fill buffers stay
  * free for the kernel's own loads. */
 #define GSQ_SGEMM_PREFETCH_STEP 4
@@ -66,6 +74,10 @@ GSQ_HIDDEN void gsq__sgemm_avx512_14xn(int64_t kc, float alpha, const float *a,
                                        const float *b, float beta, float *c,
                                        int64_t ldc, int cols,
                                        const char *const *prefetch, int n_prefetch);
+GSQ_HIDDEN void gsq__sgemm_avx512_rows(int64_t kc, float alpha, const float *a,
+                                       const float *b, float beta, float *c,
+                                       int64_t ldc, int rows, int cols,
+                                       const char *const *prefetch, int n_prefetch);
 GSQ_HIDDEN void gsq__sgemm_pack_generic(int64_t kc, const float *src, int64_t ld,
                                         int rows, int width, float *dst);
 GSQ_HIDDEN void gsq__sgemm_pack_avx2(int64_t kc, const float *src, int64_t ld,
@@ -84,6 +96,7 @@ typedef struct gsq__sgemm_tiles {
     const char *kernel_name;
     gsq__sgemm_kernel_fn kernel, half_kernel;
     gsq__sgemm_edge_fn edge_kernel; /* NULL: edges go through a stack buffer */
+    gsq__sgemm_rows_fn rows_kernel; /* NULL: short tiles go through a stack buffer */
     gsq__sgemm_pack_fn pack;
     int mr, nr, kc, mc, nc;
     bool prefetch_a; /* the kernel takes prefetch lists */
@@ -94,18 +107,18 @@ typedef struct gsq__sgemm_tiles {
 #define GSQ_SGEMM_MAX_TILE (14 * 32)
 
 /* The tile table, indexed by gsq_isa_t: name, kernel, half kernel, edge
- * kernel, packer, then mr, nr, kc, mc, nc, prefetch_a. */
+ * kernel, row-edge kernel, packer, then mr, nr, kc, mc, nc, prefetch_a. */
 __attribute__((unused)) static const gsq__sgemm_tiles
     gsq__sgemm_tile_table[GSQ_ISA_COUNT] = {
         [GSQ_ISA_GENERIC] = {"sgemm_generic_4x8", gsq__sgemm_generic_4x8,
-                             gsq__sgemm_generic_4x4, NULL, gsq__sgemm_pack_generic,
+                             gsq__sgemm_generic_4x4, NULL, NULL, gsq__sgemm_pack_generic,
                              /* mr nr  kc  mc   nc */ 4, 8, 256, 224, 768, false},
         [GSQ_ISA_AVX2] = {"sgemm_avx2_6x16", gsq__sgemm_avx2_6x16,
-                          gsq__sgemm_avx2_6x8, NULL, gsq__sgemm_pack_avx2,
+                          gsq__sgemm_avx2_6x8, NULL, NULL, gsq__sgemm_pack_avx2,
                           /* mr nr  kc  mc   nc */ 6, 16, 256, 216, 768, false},
         [GSQ_ISA_AVX512] = {"sgemm_avx512_14x32", gsq__sgemm_avx512_14x32,
                             gsq__sgemm_avx512_14x16, gsq__sgemm_avx512_14xn,
-                            gsq__sgemm_pack_avx512,
+                            gsq__sgemm_avx512_rows, gsq__sgemm_pack_avx512,
                             /* mr nr  kc  mc   nc */ 14, 32, 256, 224, 768, true},
 };
 
