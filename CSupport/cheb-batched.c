@@ -142,15 +142,17 @@ static void block_task(void *p, int tid, int nth) {
     }
 }
 
-/* Runs the blocked path; the caller has checked block_width() > 0. */
-static gsq_status_t run_blocked(struct batched *c) {
+/* Runs the blocked path (the caller has checked block_width() > 0); *used:
+ * the threads it used. */
+static gsq_status_t run_blocked(struct batched *c, int *used) {
     const int64_t n = c->op->nrows, total = c->batch * c->nfeat;
     const int64_t blocks = (total + c->width - 1) / c->width;
-    const int nth = (int)min64(gsq__num_threads(), blocks);
+    const int nth = (int)min64(gsq__threads_for((double)c->K * (c->op->nnz + n) * total), blocks);
     c->rows = gsq__spmm_rows();
     c->scratch = gsq__scratch((size_t)(nth * c->K * n * c->width) * sizeof(float));
     if (!c->scratch) return GSQ_ERR_OUT_OF_MEMORY;
     gsq__parallel(block_task, c, nth);
+    *used = nth;
     return GSQ_SUCCESS;
 }
 
@@ -183,7 +185,8 @@ static void reorder_task(void *p, int tid, int nth) {
 }
 
 static void reorder(struct reorder r) {
-    gsq__parallel(reorder_task, &r, (int)min64(gsq__num_threads(), r.n > 0 ? r.n : 1));
+    const int nth = gsq__threads_for((double)r.n * r.K * r.batch * r.nfeat);
+    gsq__parallel(reorder_task, &r, (int)min64(nth, r.n > 0 ? r.n : 1));
 }
 
 /* Validates the shared arguments; *total = batch * nfeat on success. */
@@ -211,11 +214,12 @@ gsq_status_t gsq_cheb_basis_batched(gsq_graph_t lhat, int64_t K, int64_t batch,
                                 total, ldx));
     if (n == 0 || total == 0) return GSQ_SUCCESS;
     const int64_t width = block_width(n, K);
+    int used = gsq__num_threads(); /* the terms path: its kernels log their own */
     if (width > 0) {
         struct batched c = {.op = lhat, .K = K, .batch = batch, .nfeat = nfeat,
                             .width = width, .x = x, .ldx = ldx, .basis = basis,
                             .ldb = ldb};
-        GSQ_TRY(run_blocked(&c));
+        GSQ_TRY(run_blocked(&c, &used));
     } else if (batch == 1) { /* the node-major layout already */
         GSQ_TRY(gsq_cheb_basis(lhat, K, nfeat, x, ldx, basis, ldb));
     } else {
@@ -228,7 +232,7 @@ gsq_status_t gsq_cheb_basis_batched(gsq_graph_t lhat, int64_t K, int64_t batch,
         gsq__free(terms);
         GSQ_TRY(s);
     }
-    gsq__log_kernel(fn, gsq__isa(), gsq__num_threads(), t0,
+    gsq__log_kernel(fn, gsq__isa(), used, t0,
                     "n=%lld K=%lld batch=%lld nfeat=%lld path=%s", (long long)n,
                     (long long)K, (long long)batch, (long long)nfeat,
                     width > 0 ? "blocked" : "terms");
@@ -252,11 +256,12 @@ gsq_status_t gsq_cheb_basis_batched_backward(gsq_graph_t lhat, int64_t K,
     const struct gsq_graph *lt = gsq__graph_transposed(lhat, fn);
     if (!lt) return GSQ_ERR_OUT_OF_MEMORY;
     const int64_t width = block_width(n, K);
+    int used = gsq__num_threads(); /* the terms path: its kernels log their own */
     if (width > 0) {
         struct batched c = {.op = lt, .K = K, .batch = batch, .nfeat = nfeat,
                             .width = width, .g = dbasis, .ldb = ldb, .beta = beta,
                             .dx = dx, .lddx = lddx};
-        GSQ_TRY(run_blocked(&c));
+        GSQ_TRY(run_blocked(&c, &used));
     } else { /* the term-by-term adjoint overwrites its input: a copy */
         float *terms = gsq__alloc((size_t)(n * K * total) * sizeof(float));
         if (!terms)
@@ -267,7 +272,7 @@ gsq_status_t gsq_cheb_basis_batched_backward(gsq_graph_t lhat, int64_t K,
         gsq__free(terms);
         GSQ_TRY(s);
     }
-    gsq__log_kernel(fn, gsq__isa(), gsq__num_threads(), t0,
+    gsq__log_kernel(fn, gsq__isa(), used, t0,
                     "n=%lld K=%lld batch=%lld nfeat=%lld path=%s", (long long)n,
                     (long long)K, (long long)batch, (long long)nfeat,
                     width > 0 ? "blocked" : "terms");

@@ -172,8 +172,8 @@ static gsq_status_t launch(const char *fn, double t0, struct cheb *c,
                            gsq__task_fn task) {
     GSQ_TRY(gather_buffers(c));
     const gsq_isa_t isa = gsq__isa();
-    const int nth = gsq__num_threads();
     const int64_t n = c->op->nrows;
+    const int nth = gsq__threads_for((double)c->K * (c->op->nnz + n) * c->nfeat);
     if (n > 0 && c->nfeat > 0) gsq__parallel(task, c, nth);
     gsq__log_kernel(fn, isa, nth, t0, "n=%lld nnz=%lld K=%lld nfeat=%lld",
                     (long long)n, (long long)c->op->nnz, (long long)c->K,

@@ -325,7 +325,8 @@ static gsq_status_t run(const char *fn, sgemm_job *j, gsq_isa_t isa, double t0) 
     const gsq__sgemm_tiles *t = j->tiles;
     const int64_t m = j->m, n = j->n, k = j->k;
     const int64_t tiles = ceil_div(m, t->mr) * ceil_div(n, t->nr);
-    const int nth = (int)min64(gsq__num_threads(), tiles > 0 ? tiles : 1);
+    const int nth = (int)min64(gsq__threads_for((double)m * n * (k > 0 ? k : 1)),
+                               tiles > 0 ? tiles : 1);
     j->threads_used = 1;
 
     if (m == 0 || n == 0 || k == 0 || j->alpha == 0) { /* no product */

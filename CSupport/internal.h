@@ -50,6 +50,10 @@ GSQ_HIDDEN void gsq__parallel(gsq__task_fn fn, void *ctx, int nthreads);
 GSQ_HIDDEN void gsq__barrier(void);
 /* The thread count kernels should request (gsq_set_num_threads). */
 GSQ_HIDDEN int gsq__num_threads(void);
+/* The threads worth waking for `work` units (about one multiply-add, or one
+ * float moved, each): at most gsq__num_threads(), at least 1, one per
+ * gsq_get_min_work_per_thread() units. Results never depend on it. */
+GSQ_HIDDEN int gsq__threads_for(double work);
 /* Splits [0, n) into nth contiguous static parts; part tid is [*lo, *hi). */
 GSQ_HIDDEN void gsq__split(int64_t n, int tid, int nth, int64_t *lo,
                            int64_t *hi);

@@ -48,8 +48,8 @@ static const struct gsq__cell_kernels *const cell_kernels[GSQ_ISA_COUNT] = {
 /* ---- threads ------------------------------------------------------------------ */
 
 enum {
-    COLUMN_BLOCK = 16,         /* columns per unit of the split: a cache line */
-    ELEMENTS_PER_THREAD = 4096 /* fewer batch x hidden a thread: not worth it */
+    COLUMN_BLOCK = 16,  /* columns per unit of the split: a cache line */
+    ELEMENT_WORK = 32   /* work units per element: several loads, exp, tanh */
 };
 
 struct cell_job {
@@ -71,11 +71,9 @@ static void cell_task(void *p, int tid, int nth) {
  * returns the number of threads requested. */
 static int run_cells(gsq__cell_kernel *kernel, const void *args, int64_t batch,
                      int64_t hidden) {
-    int64_t nth = gsq__num_threads();
+    int64_t nth = gsq__threads_for((double)batch * hidden * ELEMENT_WORK);
     int64_t blocks = (hidden + COLUMN_BLOCK - 1) / COLUMN_BLOCK;
-    int64_t by_work = batch * hidden / ELEMENTS_PER_THREAD;
     if (nth > blocks) nth = blocks;
-    if (nth > by_work) nth = by_work;
     if (nth < 1) nth = 1;
     struct cell_job job = {kernel, args, hidden};
     gsq__parallel(cell_task, &job, (int)nth);

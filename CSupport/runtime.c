@@ -141,6 +141,28 @@ int gsq_get_num_threads(void) {
 
 int gsq__num_threads(void) { return gsq_get_num_threads(); }
 
+/* Starting and joining a team costs microseconds, far more when a virtual
+ * CPU is descheduled: below this much work per thread the caller runs alone. */
+static _Atomic int64_t min_work = 1 << 18;
+
+gsq_status_t gsq_set_min_work_per_thread(int64_t work) {
+    if (work < 0)
+        return gsq__fail(GSQ_ERR_INVALID_ARGUMENT,
+                         "gsq_set_min_work_per_thread: %lld is negative", (long long)work);
+    atomic_store(&min_work, work);
+    return GSQ_SUCCESS;
+}
+
+int64_t gsq_get_min_work_per_thread(void) { return atomic_load(&min_work); }
+
+int gsq__threads_for(double work) {
+    const int nth = gsq__num_threads();
+    const int64_t per = atomic_load(&min_work);
+    if (per <= 0) return nth;
+    const double most = work / (double)per;
+    return most < 2 ? 1 : most < nth ? (int)most : nth;
+}
+
 void gsq__split(int64_t n, int tid, int nth, int64_t *lo, int64_t *hi) {
     int64_t q = n / nth, r = n % nth;
     *lo = tid * q + (tid < r ? tid : r);

@@ -121,7 +121,7 @@ static void run_spmm(const char *kernel, double t0, int64_t nrows, int64_t ncols
                      const float *x, int64_t ldx, float beta, float *y,
                      int64_t ldy) {
     const gsq_isa_t isa = gsq__isa();
-    const int nth = gsq__num_threads();
+    const int nth = gsq__threads_for((double)(row_ptr[nrows] + nrows) * nfeat);
     struct spmm_task t = {
         .args = {.row_ptr = row_ptr, .col_idx = col_idx, .values = values,
                  .nfeat = nfeat, .alpha = alpha, .x = x, .ldx = ldx, .beta = beta,

@@ -114,6 +114,13 @@ GSQ_API const char *gsq_last_error(void);
  *  restore the default (GRAPHSEQ_NUM_THREADS, else the number of CPUs). */
 GSQ_API gsq_status_t gsq_set_num_threads(int n);
 GSQ_API int gsq_get_num_threads(void);
+/** Calls with less work than this per thread use fewer threads (a call under
+ *  twice it runs on the calling thread alone): waking a team costs more than
+ *  small products gain. Work is counted in multiply-adds (or floats moved);
+ *  default 262144. 0 always uses every thread. Results are the same either
+ *  way (they never depend on the thread count). */
+GSQ_API gsq_status_t gsq_set_min_work_per_thread(int64_t work);
+GSQ_API int64_t gsq_get_min_work_per_thread(void);
 
 typedef enum gsq_isa {
     GSQ_ISA_GENERIC = 0, /**< portable C, always available */

@@ -43,6 +43,14 @@ public enum Runtime {
         set { gsq_set_verbose(Int32(newValue)) }
     }
 
+    /// Calls with less work than this per thread use fewer threads (about one
+    /// multiply-add per unit; default 262144): waking a team costs more than a
+    /// small product gains. 0 always uses every thread. Results are the same.
+    public static var minWorkPerThread: Int {
+        get { Int(gsq_get_min_work_per_thread()) }
+        set { _ = gsq_set_min_work_per_thread(Int64(max(0, newValue))) }
+    }
+
     /// The most bytes of freed large tensor buffers (2 MiB and up) kept for
     /// reuse, so that training loops do not fault in fresh pages every step
     /// (default 512 MiB; 0 frees and keeps none).

@@ -173,7 +173,7 @@ final class ChebyshevTests: XCTestCase {
         // Every ISA on 3 threads; the best one also on 1 thread, bit for bit.
         var previous: (Tensor, Tensor)?
         for (isa, threads) in testISAs.map({ ($0, 3) }) + [(testISAs.last!, 1)] {
-            let (b, dx) = try Runtime.with(threads: threads, maxISA: isa) {
+            let (b, dx) = try withEveryThread(threads, maxISA: isa) {
                 (try chebyshevBasis(of: x, operator: l, order: K), try chebyshevBasisBackward(g, operator: l, order: K))
             }
             let got = b.withUnsafeBufferPointer { bp in sample.flatMap { bp[$0 * K * nfeat..<($0 + 1) * K * nfeat] } }

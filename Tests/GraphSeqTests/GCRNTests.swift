@@ -249,7 +249,7 @@ final class GCRNTests: XCTestCase {
             for isa in testISAs {
                 var first: [Float]?
                 for threads in [1, 2, 3] {
-                    let all: [Float] = try Runtime.with(threads: threads, maxISA: isa) {
+                    let all: [Float] = try withEveryThread(threads, maxISA: isa) {
                         layer.zeroGradients()
                         let (y, _) = try layer.forward(x, graph: g, initialState: RecurrentState(h: h0, c: lstm ? c0 : nil))
                         XCTAssertLessThanOrEqual(toleranceRatio(y.values, ref.output, rtol: 1e-4, atol: 1e-5), 1,

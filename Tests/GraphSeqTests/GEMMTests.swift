@@ -167,7 +167,7 @@ final class GEMMTests: XCTestCase {
                                             referenceMatVec(opB.map { abs($0) }, rows: k, cols: n,
                                                             v.map { abs($0) }))
             for isa in testISAs {
-                try Runtime.with(threads: 2, maxISA: isa) {
+                try withEveryThread(2, maxISA: isa) {
                     var c = c0
                     let s = gsq_sgemm(ta ? GSQ_TRANS : GSQ_NO_TRANS, tb ? GSQ_TRANS : GSQ_NO_TRANS,
                                       Int64(m), Int64(n), Int64(k), alpha, a, Int64(ta ? m : k),

@@ -191,7 +191,7 @@ final class OptimizerTests: XCTestCase {
     /// a rerun from the same seed and under 1 and 3 threads.
     func testTrainingIsBitwiseReproducible() throws {
         func train(threads: Int) throws -> (values: [Float], firstLoss: Double, lastLoss: Double) {
-            try Runtime.with(threads: threads) {
+            try withEveryThread(threads) {
                 let model = try Linear(inputSize: 5, outputSize: 3, seed: 7)
                 let x = Tensor.uniform([17, 5], seed: 1), target = Tensor.uniform([17, 3], seed: 2)
                 let adam = try Adam(parameters: model.parameters, learningRate: 0.05)

@@ -104,3 +104,23 @@ func runTool(_ args: [String], env: [String: String]) throws -> ToolResult {
     return ToolResult(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self),
                       err: String(decoding: e, as: UTF8.self))
 }
+
+final class ParallelThresholdTests: XCTestCase {
+    /// The setting validates and round-trips, and a product run on one thread
+    /// (a threshold above its work) equals the one run on four (threshold 0).
+    func testSmallCallsUseFewerThreads() throws {
+        let before = gsq_get_min_work_per_thread()
+        defer { gsq_set_min_work_per_thread(before) }
+        XCTAssertEqual(gsq_set_min_work_per_thread(-1), GSQ_ERR_INVALID_ARGUMENT)
+        XCTAssertEqual(gsq_get_min_work_per_thread(), before, "a rejected call changes nothing")
+        let a = Tensor.uniform([64, 64], seed: 1), b = Tensor.uniform([64, 64], seed: 2)
+        func product(minWork: Int) throws -> Tensor {
+            Runtime.minWorkPerThread = minWork
+            return try Runtime.with(threads: 4) { let c = Tensor.zeros([64, 64]); try gemm(a, b, into: c); return c }
+        }
+        let serial = try product(minWork: 1 << 30), parallel = try product(minWork: 0)
+        XCTAssertEqual(serial.values, parallel.values, "the thread count never changes results")
+        XCTAssertEqual(Runtime.minWorkPerThread, 0)
+        XCTAssertEqual(gsq_get_min_work_per_thread(), 0)
+    }
+}

@@ -164,7 +164,7 @@ final class SpMMTests: XCTestCase {
             var first: [Float]?
             for threads in [1, 3] {
                 let y = Tensor.zeros([rows, nfeat])
-                try Runtime.with(threads: threads, maxISA: isa) { try g.spmm(x, into: y) }
+                try withEveryThread(threads, maxISA: isa) { try g.spmm(x, into: y) }
                 XCTAssertLessThanOrEqual(toleranceRatio(y.values, ref, rtol: 1e-5, atol: 1e-5), 1, "\(isa) x\(threads)")
                 if let first { XCTAssertNil(firstBitwiseDifference(first, y.values), "\(isa) x\(threads)") }
                 first = first ?? y.values

@@ -10,9 +10,19 @@ public let testThreadCounts = [1, 2, 3, 8]
 public func forEachConfiguration(_ body: (ISA, Int) throws -> Void) throws {
     for isa in testISAs {
         for threads in testThreadCounts {
-            try Runtime.with(threads: threads, maxISA: isa) { try body(isa, threads) }
+            try withEveryThread(threads, maxISA: isa) { try body(isa, threads) }
         }
     }
+}
+
+/// `Runtime.with(threads:maxISA:)` where every call uses all the threads,
+/// however small (no minimum work per thread), so the tests' small shapes
+/// exercise the multi-threaded splits.
+public func withEveryThread<T>(_ threads: Int, maxISA: ISA? = nil, _ body: () throws -> T) throws -> T {
+    let minWork = Runtime.minWorkPerThread
+    Runtime.minWorkPerThread = 0
+    defer { Runtime.minWorkPerThread = minWork }
+    return try Runtime.with(threads: threads, maxISA: maxISA, body)
 }
 
 /// The worst error of `actual` against `expected`, in units of the tolerance
