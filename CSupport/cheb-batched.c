@@ -1,9 +1,8 @@
 /* The Chebyshev basis in batched (GEMM row) layout and its adjoint.
  *
- * X holds `batch` signals of nfeat features per node; the basis row of node i
- * holds, per batch entry b, its K terms side by side, so that viewed as
- * (n * batch) x (K * nfeat) rows it is the A of the GEMM that applies all
- * filters (a GCRN step's gate products).
+ * X holds `batch` signals of nfeat features per node; basis row i*batch + b
+ * (ldb apart) holds entry b's K terms side by side at node i: the A of the
+ * GEMM that applies all filters (a GCRN step's gate products).
  *
  * Small graphs (K terms of n rows of one feature block fit in L2) go feature
  * block by feature block: each thread takes whole blocks, runs the recursion
@@ -38,7 +37,7 @@ struct batched {
     int64_t ldx;
     float *basis; /* forward: the output; backward: NULL */
     const float *g; /* backward: the gradient, in basis layout */
-    int64_t ldb;
+    int64_t ldb;    /* between the rows of consecutive (node, entry) pairs */
     float beta; /* backward: dX := ... + beta * dX */
     float *dx;
     int64_t lddx;
@@ -46,11 +45,12 @@ struct batched {
 };
 
 /* The run of features [f, end) that stays within one batch entry: returns
- * its length and stores in *at where it starts in a basis row for term k. */
+ * its length and stores in *at where it starts for term k, from the first
+ * basis row of its node. */
 static int64_t run_at(const struct batched *c, int64_t k, int64_t f, int64_t end,
                       int64_t *at) {
     const int64_t b = f / c->nfeat, ff = f - b * c->nfeat;
-    *at = (b * c->K + k) * c->nfeat + ff;
+    *at = b * c->ldb + k * c->nfeat + ff;
     return min64(c->nfeat - ff, end - f);
 }
 
@@ -80,7 +80,7 @@ static void forward_block(const struct batched *c, float *t, int64_t c0, int64_t
         c->rows(&a, 0, n);
     }
     for (int64_t i = 0; i < n; i++) {
-        float *row = c->basis + i * c->ldb;
+        float *row = c->basis + i * c->batch * c->ldb;
         for (int64_t k = 0; k < K; k++)
             for (int64_t f = c0, run, at; f < c0 + w; f += run) {
                 run = run_at(c, k, f, c0 + w, &at);
@@ -102,7 +102,7 @@ static void axpby_block(const struct batched *c, int64_t w, float a, const float
 static void backward_block(const struct batched *c, float *t, int64_t c0, int64_t w) {
     const int64_t n = c->op->nrows, ld = c->width, K = c->K, tn = n * ld;
     for (int64_t i = 0; i < n; i++) {
-        const float *row = c->g + i * c->ldb;
+        const float *row = c->g + i * c->batch * c->ldb;
         for (int64_t k = 0; k < K; k++)
             for (int64_t f = c0, run, at; f < c0 + w; f += run) {
                 run = run_at(c, k, f, c0 + w, &at);
@@ -156,13 +156,15 @@ static gsq_status_t run_blocked(struct batched *c, int *used) {
     return GSQ_SUCCESS;
 }
 
-/* Copies between the node-major layout (row i: K terms of batch * nfeat) and
- * the batched one, rows split over the threads. */
+/* Copies between the node-major layout (row i: K terms of batch * nfeat,
+ * ld_node apart) and the batched one (ld_batched apart), nodes split over
+ * the threads. */
 struct reorder {
     int64_t n, K, batch, nfeat;
-    const float *src;
-    float *dst;
-    int64_t ld_src, ld_dst;
+    float *node_major;
+    int64_t ld_node;
+    float *batched;
+    int64_t ld_batched;
     bool to_batched;
 };
 
@@ -175,12 +177,12 @@ static void reorder_task(void *p, int tid, int nth) {
     for (int64_t i = lo; i < hi; i++)
         for (int64_t b = 0; b < r->batch; b++)
             for (int64_t k = 0; k < r->K; k++) {
-                const int64_t node_major = k * width + b * r->nfeat;
-                const int64_t batched = (b * r->K + k) * r->nfeat;
+                float *nm = r->node_major + i * r->ld_node + k * width + b * r->nfeat;
+                float *bt = r->batched + (i * r->batch + b) * r->ld_batched + k * r->nfeat;
                 if (r->to_batched)
-                    memcpy(r->dst + i * r->ld_dst + batched, r->src + i * r->ld_src + node_major, bytes);
+                    memcpy(bt, nm, bytes);
                 else
-                    memcpy(r->dst + i * r->ld_dst + node_major, r->src + i * r->ld_src + batched, bytes);
+                    memcpy(nm, bt, bytes);
             }
 }
 
@@ -194,8 +196,9 @@ static gsq_status_t check_batched(const char *fn, gsq_graph_t lhat, int64_t K,
                                   int64_t batch, int64_t nfeat, int64_t *total) {
     GSQ_TRY(gsq__check_cheb_operator(fn, lhat, K, nfeat));
     GSQ_TRY(gsq__check_size(fn, "batch", batch));
-    if (gsq__mul_overflows(batch, nfeat) || gsq__mul_overflows(batch * nfeat, K))
-        return gsq__fail(GSQ_ERR_INVALID_ARGUMENT, "%s: batch * K * nfeat overflows", fn);
+    if (gsq__mul_overflows(batch, nfeat) || gsq__mul_overflows(batch * nfeat, K) ||
+        gsq__mul_overflows(lhat->nrows, batch))
+        return gsq__fail(GSQ_ERR_INVALID_ARGUMENT, "%s: n * batch * K * nfeat overflows", fn);
     *total = batch * nfeat;
     return GSQ_SUCCESS;
 }
@@ -209,9 +212,9 @@ gsq_status_t gsq_cheb_basis_batched(gsq_graph_t lhat, int64_t K, int64_t batch,
     GSQ_TRY(check_batched(fn, lhat, K, batch, nfeat, &total));
     const int64_t n = lhat->nrows;
     GSQ_TRY(gsq__check_matrix(fn, "x", x, n, total, ldx));
-    GSQ_TRY(gsq__check_matrix(fn, "basis", basis, n, K * total, ldb));
-    GSQ_TRY(gsq__check_disjoint(fn, "basis", basis, n, K * total, ldb, "x", x, n,
-                                total, ldx));
+    GSQ_TRY(gsq__check_matrix(fn, "basis", basis, n * batch, K * nfeat, ldb));
+    GSQ_TRY(gsq__check_disjoint(fn, "basis", basis, n * batch, K * nfeat, ldb, "x", x,
+                                n, total, ldx));
     if (n == 0 || total == 0) return GSQ_SUCCESS;
     const int64_t width = block_width(n, K);
     int used = gsq__num_threads(); /* the terms path: its kernels log their own */
@@ -228,7 +231,7 @@ gsq_status_t gsq_cheb_basis_batched(gsq_graph_t lhat, int64_t K, int64_t batch,
             return gsq__fail(GSQ_ERR_OUT_OF_MEMORY, "%s: cannot allocate the terms", fn);
         const gsq_status_t s = gsq_cheb_basis(lhat, K, total, x, ldx, terms, K * total);
         if (s == GSQ_SUCCESS)
-            reorder((struct reorder){n, K, batch, nfeat, terms, basis, K * total, ldb, true});
+            reorder((struct reorder){n, K, batch, nfeat, terms, K * total, basis, ldb, true});
         gsq__free(terms);
         GSQ_TRY(s);
     }
@@ -248,10 +251,10 @@ gsq_status_t gsq_cheb_basis_batched_backward(gsq_graph_t lhat, int64_t K,
     int64_t total;
     GSQ_TRY(check_batched(fn, lhat, K, batch, nfeat, &total));
     const int64_t n = lhat->nrows;
-    GSQ_TRY(gsq__check_matrix(fn, "dbasis", dbasis, n, K * total, ldb));
+    GSQ_TRY(gsq__check_matrix(fn, "dbasis", dbasis, n * batch, K * nfeat, ldb));
     GSQ_TRY(gsq__check_matrix(fn, "dx", dx, n, total, lddx));
-    GSQ_TRY(gsq__check_disjoint(fn, "dbasis", dbasis, n, K * total, ldb, "dx", dx,
-                                n, total, lddx));
+    GSQ_TRY(gsq__check_disjoint(fn, "dbasis", dbasis, n * batch, K * nfeat, ldb, "dx",
+                                dx, n, total, lddx));
     if (n == 0 || total == 0) return GSQ_SUCCESS;
     const struct gsq_graph *lt = gsq__graph_transposed(lhat, fn);
     if (!lt) return GSQ_ERR_OUT_OF_MEMORY;
@@ -266,7 +269,8 @@ gsq_status_t gsq_cheb_basis_batched_backward(gsq_graph_t lhat, int64_t K,
         float *terms = gsq__alloc((size_t)(n * K * total) * sizeof(float));
         if (!terms)
             return gsq__fail(GSQ_ERR_OUT_OF_MEMORY, "%s: cannot allocate the terms", fn);
-        reorder((struct reorder){n, K, batch, nfeat, dbasis, terms, ldb, K * total, false});
+        reorder((struct reorder){n, K, batch, nfeat, terms, K * total, (float *)dbasis, ldb,
+                                 false});
         const gsq_status_t s =
             gsq_cheb_basis_backward(lhat, K, total, terms, K * total, beta, dx, lddx);
         gsq__free(terms);

@@ -334,13 +334,13 @@ GSQ_API gsq_status_t gsq_cheb_basis_backward(gsq_graph_t lhat, int64_t K,
  * The Chebyshev basis of `batch` signals at once, laid out as the rows of the
  * GEMM that applies the filters. X is n x (batch * nfeat) (ldx): row i holds
  * nfeat features of each batch entry b, at columns [b*nfeat, (b+1)*nfeat).
- * Row i of basis (ldb >= batch * K * nfeat) holds for each b its K terms side
- * by side: T_k of entry b at columns [(b*K + k)*nfeat, (b*K + k + 1)*nfeat).
- * With ldb == batch * K * nfeat, basis is the (n * batch) x (K * nfeat)
- * matrix whose row i*batch + b is node i, entry b. Same recursion and limits
- * as gsq_cheb_basis (batch == 1 gives its layout); small graphs run feature
- * block by feature block in cache, larger ones through gsq_cheb_basis and a
- * reorder (scratch of n * K * batch * nfeat floats).
+ * basis is the (n * batch) x ldb matrix (ldb >= K * nfeat) whose row
+ * i*batch + b holds entry b's K terms at node i side by side: T_k at columns
+ * [k*nfeat, (k+1)*nfeat); columns past K * nfeat are left untouched (room for
+ * other GEMM inputs). Same recursion and limits as gsq_cheb_basis (batch == 1
+ * gives its layout); small graphs run feature block by feature block in
+ * cache, larger ones through gsq_cheb_basis and a reorder (scratch of
+ * n * K * batch * nfeat floats).
  */
 GSQ_API gsq_status_t gsq_cheb_basis_batched(gsq_graph_t lhat, int64_t K,
                                             int64_t batch, int64_t nfeat,
@@ -348,8 +348,8 @@ GSQ_API gsq_status_t gsq_cheb_basis_batched(gsq_graph_t lhat, int64_t K,
                                             float *basis, int64_t ldb);
 /**
  * Adjoint of gsq_cheb_basis_batched: dX := sum_k T_k(L)^T G_k + beta * dX
- * with G in the batched layout (dbasis, ldb), which is left unchanged. dX is
- * n x (batch * nfeat) (lddx); with beta == 0 it is not read.
+ * with G in the batched layout ((n * batch) x ldb rows, dbasis), which is left
+ * unchanged. dX is n x (batch * nfeat) (lddx); with beta == 0 it is not read.
  */
 GSQ_API gsq_status_t gsq_cheb_basis_batched_backward(gsq_graph_t lhat, int64_t K,
                                                      int64_t batch, int64_t nfeat,

@@ -197,15 +197,16 @@ func bitwiseEqual(_ a: Tensor, _ b: Tensor) -> Bool {
 }
 
 final class BatchedChebyshevTests: XCTestCase {
-    /// The batched layout from a node-major basis ([n][K][batch * nfeat]).
+    /// The batched layout ((n * batch) rows ldb apart) from a node-major
+    /// basis ([n][K][batch * nfeat]).
     private func batchedLayout(_ nodeMajor: [Double], n: Int, K: Int, batch: Int, nfeat: Int, ldb: Int,
                                pad: Double) -> [Double] {
-        var out = [Double](repeating: pad, count: n * ldb)
+        var out = [Double](repeating: pad, count: n * batch * ldb)
         for i in 0..<n {
             for b in 0..<batch {
                 for k in 0..<K {
                     for f in 0..<nfeat {
-                        out[i * ldb + (b * K + k) * nfeat + f] = nodeMajor[i * K * batch * nfeat + k * batch * nfeat + b * nfeat + f]
+                        out[(i * batch + b) * ldb + k * nfeat + f] = nodeMajor[i * K * batch * nfeat + k * batch * nfeat + b * nfeat + f]
                     }
                 }
             }
@@ -234,15 +235,15 @@ final class BatchedChebyshevTests: XCTestCase {
         ]
         for (n, K, batch, nfeat, sym) in cases {
             let (l, dense) = try laplacian(n: n, seed: UInt64(n + K), symmetric: sym)
-            let width = batch * nfeat, ldx = width + 3, ldb = K * width + 5
+            let width = batch * nfeat, ldx = width + 3, ldb = K * nfeat + 5
             let x = rng.floats(n * ldx)
             let ref = chebyshevBasisReference(dense, DenseMatrix(x, rows: n, columns: width, ld: ldx), order: K).a
             let expected = batchedLayout(ref, n: n, K: K, batch: batch, nfeat: nfeat, ldb: ldb, pad: -7)
-            let g = rng.floats(n * ldb)
+            let g = rng.floats(n * batch * ldb)
             // G in node-major layout, for the reference adjoint.
             var gNodeMajor = [Float](repeating: 0, count: n * K * width)
             for i in 0..<n { for b in 0..<batch { for k in 0..<K { for f in 0..<nfeat {
-                gNodeMajor[i * K * width + k * width + b * nfeat + f] = g[i * ldb + (b * K + k) * nfeat + f]
+                gNodeMajor[i * K * width + k * width + b * nfeat + f] = g[(i * batch + b) * ldb + k * nfeat + f]
             } } } }
             let adj = chebyshevBackwardReference(dense, DenseMatrix(gNodeMajor, rows: n, columns: K * width, ld: K * width),
                                                  order: K)
@@ -252,7 +253,8 @@ final class BatchedChebyshevTests: XCTestCase {
             let what = "n=\(n) K=\(K) batch=\(batch) nfeat=\(nfeat) sym=\(sym)"
             var first: [ISA: ([Float], [Float])] = [:]
             try forEachConfiguration { isa, threads in
-                var basis = [Float](repeating: -7, count: n * ldb), nodeMajor = [Float](repeating: 0, count: n * K * width)
+                var basis = [Float](repeating: -7, count: n * batch * ldb)
+                var nodeMajor = [Float](repeating: 0, count: n * K * width)
                 var dx = dx0, gCopy = g
                 try withHandle(l) { h in
                     XCTAssertEqual(gsq_cheb_basis_batched(h, Int64(K), Int64(batch), Int64(nfeat), x, Int64(ldx),
@@ -285,21 +287,21 @@ final class BatchedChebyshevTests: XCTestCase {
         var out = [Float](repeating: 9, count: 200)
         let x = [Float](repeating: 1, count: 200)
         try withHandle(l) { h in
-            XCTAssertEqual(gsq_cheb_basis_batched(h, 2, -1, 3, x, 3, &out, 40), GSQ_ERR_INVALID_ARGUMENT)
+            XCTAssertEqual(gsq_cheb_basis_batched(h, 2, -1, 3, x, 3, &out, 6), GSQ_ERR_INVALID_ARGUMENT)
             XCTAssertTrue(String(cString: gsq_last_error()).contains("batch"))
-            XCTAssertEqual(gsq_cheb_basis_batched(h, 2, 2, 3, x, 5, &out, 12), GSQ_ERR_INVALID_ARGUMENT, "ldx < batch * nfeat")
-            XCTAssertEqual(gsq_cheb_basis_batched(h, 2, 2, 3, x, 6, &out, 11), GSQ_ERR_INVALID_ARGUMENT, "ldb < batch * K * nfeat")
-            XCTAssertEqual(gsq_cheb_basis_batched(h, 0, 2, 3, x, 6, &out, 12), GSQ_ERR_INVALID_ARGUMENT, "K = 0")
-            XCTAssertEqual(gsq_cheb_basis_batched(h, 2, Int64.max / 2, 3, x, 6, &out, 12), GSQ_ERR_INVALID_ARGUMENT)
-            XCTAssertEqual(gsq_cheb_basis_batched(h, 2, 2, 3, nil, 6, &out, 12), GSQ_ERR_INVALID_ARGUMENT)
-            XCTAssertEqual(gsq_cheb_basis_batched_backward(h, 2, 2, 3, x, 11, 0, &out, 6), GSQ_ERR_INVALID_ARGUMENT)
-            XCTAssertEqual(gsq_cheb_basis_batched_backward(h, 2, 2, 3, x, 12, 0, nil, 6), GSQ_ERR_INVALID_ARGUMENT)
+            XCTAssertEqual(gsq_cheb_basis_batched(h, 2, 2, 3, x, 5, &out, 6), GSQ_ERR_INVALID_ARGUMENT, "ldx < batch * nfeat")
+            XCTAssertEqual(gsq_cheb_basis_batched(h, 2, 2, 3, x, 6, &out, 5), GSQ_ERR_INVALID_ARGUMENT, "ldb < K * nfeat")
+            XCTAssertEqual(gsq_cheb_basis_batched(h, 0, 2, 3, x, 6, &out, 6), GSQ_ERR_INVALID_ARGUMENT, "K = 0")
+            XCTAssertEqual(gsq_cheb_basis_batched(h, 2, Int64.max / 2, 3, x, 6, &out, 6), GSQ_ERR_INVALID_ARGUMENT)
+            XCTAssertEqual(gsq_cheb_basis_batched(h, 2, 2, 3, nil, 6, &out, 6), GSQ_ERR_INVALID_ARGUMENT)
+            XCTAssertEqual(gsq_cheb_basis_batched_backward(h, 2, 2, 3, x, 5, 0, &out, 6), GSQ_ERR_INVALID_ARGUMENT)
+            XCTAssertEqual(gsq_cheb_basis_batched_backward(h, 2, 2, 3, x, 6, 0, nil, 6), GSQ_ERR_INVALID_ARGUMENT)
             out.withUnsafeMutableBufferPointer { p in
-                XCTAssertEqual(gsq_cheb_basis_batched(h, 2, 2, 3, p.baseAddress!, 6, p.baseAddress! + 10, 12),
+                XCTAssertEqual(gsq_cheb_basis_batched(h, 2, 2, 3, p.baseAddress!, 6, p.baseAddress! + 10, 6),
                                GSQ_ERR_INVALID_ARGUMENT, "overlapping x and basis")
             }
         }
         XCTAssertTrue(out.allSatisfy { $0 == 9 }, "nothing written on error")
-        XCTAssertEqual(gsq_cheb_basis_batched(nil, 2, 2, 3, x, 6, &out, 12), GSQ_ERR_INVALID_ARGUMENT)
+        XCTAssertEqual(gsq_cheb_basis_batched(nil, 2, 2, 3, x, 6, &out, 6), GSQ_ERR_INVALID_ARGUMENT)
     }
 }

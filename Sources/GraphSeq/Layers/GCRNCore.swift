@@ -232,23 +232,25 @@ func loadStateDict(_ tensors: [String: Tensor], _ entries: [CheckpointEntry],
     for e in entries { e.write(tensors[e.name]!) }
 }
 
-/// A per-step hidden basis in GEMM row layout: `h` ([N][B*C]) to `basis`
-/// ([N*B][K*C]) in one batched kernel call; and its adjoint.
+/// A per-step hidden basis in GEMM row layout: `h` ([N][B*C]) to the
+/// [N*B][K*C] rows of `basis` (`ld` apart, K*C by default) in one batched
+/// kernel call; and its adjoint.
 struct HiddenBasis {
     let lhat: Graph, batch: Int, channels: Int, order: Int
 
-    func forward(_ h: UnsafePointer<Float>, into basis: UnsafeMutablePointer<Float>) throws(GraphSeqError) {
+    func forward(_ h: UnsafePointer<Float>, into basis: UnsafeMutablePointer<Float>, ld: Int? = nil)
+        throws(GraphSeqError) {
         let (B, C, K) = (batch, channels, order)
         try check(gsq_cheb_basis_batched(lhat.handle, Int64(K), Int64(B), Int64(C), h, Int64(max(B * C, 1)),
-                                         basis, Int64(max(K * B * C, 1))))
+                                         basis, Int64(max(ld ?? K * C, 1))))
     }
 
     /// dh = adjoint(dbasis) + beta * dh; `dbasis` is left unchanged.
-    func backward(_ dbasis: UnsafePointer<Float>, into dh: UnsafeMutablePointer<Float>, beta: Float)
-        throws(GraphSeqError) {
+    func backward(_ dbasis: UnsafePointer<Float>, ld: Int? = nil, into dh: UnsafeMutablePointer<Float>,
+                  beta: Float) throws(GraphSeqError) {
         let (B, C, K) = (batch, channels, order)
         try check(gsq_cheb_basis_batched_backward(lhat.handle, Int64(K), Int64(B), Int64(C), dbasis,
-                                                  Int64(max(K * B * C, 1)), beta, dh, Int64(max(B * C, 1))))
+                                                  Int64(max(ld ?? K * C, 1)), beta, dh, Int64(max(B * C, 1))))
     }
 }
 
