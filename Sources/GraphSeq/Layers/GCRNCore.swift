@@ -4,24 +4,25 @@ internal import CGraphSeq
 // the PyTorch Geometric Temporal names they convert to, the Chebyshev bases
 // in the row layout the gate GEMMs need, and the record of one forward.
 //
-// Layout. A step's signal is node-major, [N][B][C]. The gate GEMM needs one
-// row per (node, batch) with the K terms side by side, [N*B][K*C], which
-// gsq_cheb_basis_batched writes directly. The inputs of all T steps form a
-// single basis call, over the [N][T*B*F] transpose of x, reordered to
-// step-major rows afterwards.
+// Layout. A step's signal is node-major, [N][B][C]. A step's gate GEMM takes
+// one row per (node, batch) holding the K terms of the input basis and then
+// the K terms of the hidden basis, [N*B][K*F + K*H], against the stacked
+// weights [weight_x; weight_h]: one GEMM per step covers both products, and
+// its adjoint gives both basis gradients. gsq_cheb_basis_batched writes the
+// hidden part in place; the inputs of all T steps form a single basis call,
+// over the [N][T*B*F] transpose of x, copied into the rows afterwards.
 
 /// What one forward of a GCRN layer keeps for its backward.
 final class GCRNTape {
     let steps: Int, nodes: Int, batch: Int
     let lhat: Graph
-    /// [T*N*B, K*F]: the basis of every step's input.
-    let inputBasis: Tensor
+    /// [T, N*B, K*F + K*H]: per step the basis of x_t, then that of h_{t-1}
+    /// (not written at step 0 without an initial state).
+    let basis: Tensor
     /// [T+1, N*B, gates*H]: slot t holds step t's activations; backward
     /// writes step t's pre-activation gradients into slot t+1 (already used).
     let gates: Tensor
-    /// [T, N*B, K*H]: the basis of h_{t-1} (step 0 is unused without an initial state).
-    let hiddenBasis: Tensor
-    /// GConvGRU: [T, N*B, K*H], the basis of r_t * h_{t-1}.
+    /// GConvGRU: [T, N*B, K*F + K*H], the basis of x_t, then that of r_t * h_{t-1}.
     let resetBasis: Tensor?
     /// GConvLSTM: [T+1, N*B, H], c_0 ... c_T.
     let cells: Tensor?
@@ -32,11 +33,11 @@ final class GCRNTape {
     /// The summed biases and the peepholes the cell kernels were given.
     let bias: Tensor?, peephole: Tensor?
 
-    init(steps: Int, nodes: Int, batch: Int, lhat: Graph, inputBasis: Tensor, gates: Tensor,
-         hiddenBasis: Tensor, resetBasis: Tensor?, cells: Tensor?, output: Tensor,
+    init(steps: Int, nodes: Int, batch: Int, lhat: Graph, basis: Tensor, gates: Tensor,
+         resetBasis: Tensor?, cells: Tensor?, output: Tensor,
          initialHidden: Tensor?, bias: Tensor?, peephole: Tensor?) {
         (self.steps, self.nodes, self.batch, self.lhat) = (steps, nodes, batch, lhat)
-        (self.inputBasis, self.gates, self.hiddenBasis, self.resetBasis) = (inputBasis, gates, hiddenBasis, resetBasis)
+        (self.basis, self.gates, self.resetBasis) = (basis, gates, resetBasis)
         (self.cells, self.output, self.initialHidden) = (cells, output, initialHidden)
         (self.bias, self.peephole) = (bias, peephole)
     }
@@ -181,18 +182,34 @@ final class GCRNParameters {
 
     // MARK: Bases in GEMM row layout
 
-    /// The basis of every step of x ([T, N, B, F]) as [T*N*B, K*F] rows.
-    func inputBasis(_ x: Tensor, _ lhat: Graph, reusing spare: Tensor?) throws(GraphSeqError) -> Tensor {
+    /// Row width of the step bases: the input terms, then the hidden terms.
+    var rowWidth: Int { order * (inputSize + hiddenSize) }
+
+    /// The basis of every step of x ([T, N, B, F]) into columns [0, K*F) of
+    /// each row of `bases` ([T, N*B, rowWidth] each).
+    func inputBasis(_ x: Tensor, _ lhat: Graph, into bases: [Tensor]) throws(GraphSeqError) {
         let (T, N, B, F, K) = (x.shape[0], x.shape[1], x.shape[2], inputSize, order)
         let nodeMajor = Tensor(shape: [N, T * B * F]), terms = Tensor(shape: [N, K * T * B * F])
-        let basis = buffer([T * N * B, K * F], reusing: spare)
-        try withPointers([x, nodeMajor, terms, basis]) { (p) throws(GraphSeqError) in
+        let rows = Tensor(shape: [T * N * B, K * F])
+        try withPointers([x, nodeMajor, terms, rows] + bases) { (p) throws(GraphSeqError) in
             permuteBlocks(p[0], p[1], sizes: [T, N], order: [1, 0], block: B * F)
             try check(gsq_cheb_basis(lhat.handle, Int64(K), Int64(T * B * F), p[1], Int64(T * B * F),
                                      p[2], Int64(K * T * B * F)))
             permuteBlocks(p[2], p[3], sizes: [N, K, T, B], order: [2, 0, 3, 1], block: F)
+            for dst in p[4...] {
+                for r in 0..<(T * N * B) { (dst + r * rowWidth).update(from: p[3] + r * K * F, count: K * F) }
+            }
         }
-        return basis
+    }
+
+    /// [weight_x; weight_h]: [K*F + K*H, gates*H], the B of the step GEMMs.
+    func stackedWeight() -> Tensor {
+        let w = Tensor(shape: [rowWidth, inputWeight.value.shape[1]])
+        withPointers([w, inputWeight.value, hiddenWeight.value]) { p in
+            p[0].update(from: p[1], count: inputWeight.value.count)
+            (p[0] + inputWeight.value.count).update(from: p[2], count: hiddenWeight.value.count)
+        }
+        return w
     }
 
     /// dx [T, N, B, F] from the gradient of `inputBasis` ([T*N*B, K*F]).
@@ -301,39 +318,36 @@ func sum(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, into dst: Unsafe
 }
 
 extension GCRNRecurrence {
-    /// weight_x += inputBasis^T dgates over all steps; weight_h += basis^T
-    /// dgates over the steps whose recurrent products ran, for each hidden
-    /// basis and the gate slots it feeds (GConvGRU's candidate has its own).
-    func accumulateWeightGradients(_ tape: GCRNTape, recurrent: [(basis: Tensor, slots: Range<Int>)])
+    /// The weight gradients from each step basis ([T, N*B, K*F + K*H]) and
+    /// the gate slots it feeds (GConvGRU's candidate has its own): over the
+    /// steps whose recurrent products ran, [weight_x; weight_h] += rows^T
+    /// dgates in one product per basis; at step 0 without an initial state,
+    /// weight_x alone.
+    func accumulateWeightGradients(_ tape: GCRNTape, bases: [(basis: Tensor, slots: Range<Int>)])
         throws(GraphSeqError) {
-        let (T, rows, H, K, F) = (tape.steps, tape.nodes * tape.batch, hiddenSize, core.order, inputSize)
+        let (T, rows, H, KF, KC) = (tape.steps, tape.nodes * tape.batch, hiddenSize,
+                                    core.order * inputSize, core.rowWidth)
         let width = tape.gates.shape[2], s0 = tape.firstRecurrentStep
-        try withPointers([tape.inputBasis, tape.gates, core.inputWeight.gradient,
+        let stacked = Tensor(shape: [KC, width])
+        try withPointers([tape.gates, stacked, core.inputWeight.gradient,
                           core.hiddenWeight.gradient]) { (p) throws(GraphSeqError) in
-            let dg = p[1] + rows * width   // slots 1...T
-            try sgemm(transposeA: true, m: K * F, n: width, k: T * rows, p[0], lda: K * F, dg, ldb: width,
-                      beta: 1, p[2], ldc: width)
-            guard T > s0 else { return }
-            for (basis, slots) in recurrent {
-                let cols = slots.lowerBound * H
+            let dg = p[0] + rows * width   // slots 1...T
+            for (basis, slots) in bases {
+                let (cols, n) = (slots.lowerBound * H, slots.count * H)
                 try withPointers([basis]) { (b) throws(GraphSeqError) in
-                    try sgemm(transposeA: true, m: K * H, n: slots.count * H, k: (T - s0) * rows,
-                              b[0] + s0 * rows * K * H, lda: K * H, dg + s0 * rows * width + cols, ldb: width,
-                              beta: 1, p[3] + cols, ldc: width)
+                    if s0 == 1 {
+                        try sgemm(transposeA: true, m: KF, n: n, k: rows, b[0], lda: KC, dg + cols, ldb: width,
+                                  beta: 1, p[2] + cols, ldc: width)
+                    }
+                    if T > s0 {
+                        try sgemm(transposeA: true, m: KC, n: n, k: (T - s0) * rows, b[0] + s0 * rows * KC, lda: KC,
+                                  dg + s0 * rows * width + cols, ldb: width, p[1] + cols, ldc: width)
+                    }
                 }
             }
+            guard T > s0 else { return }
+            for i in 0..<(KF * width) { p[2][i] += p[1][i] }
+            for i in 0..<((KC - KF) * width) { p[3][i] += p[1][KF * width + i] }
         }
-    }
-
-    /// dx from the pre-activation gradients of all steps (gate slots 1...T).
-    func inputGradient(_ tape: GCRNTape) throws(GraphSeqError) -> Tensor {
-        let (T, rows, K, F) = (tape.steps, tape.nodes * tape.batch, core.order, inputSize)
-        let width = tape.gates.shape[2]
-        let dbx = Tensor(shape: [T * rows, K * F])
-        try withPointers([tape.gates, core.inputWeight.value, dbx]) { (p) throws(GraphSeqError) in
-            try sgemm(transposeB: true, m: T * rows, n: K * F, k: width, p[0] + rows * width, lda: width,
-                      p[1], ldb: width, p[2], ldc: K * F)
-        }
-        return try core.inputBasisBackward(dbx, steps: T, nodes: tape.nodes, batch: tape.batch, tape.lhat)
     }
 }

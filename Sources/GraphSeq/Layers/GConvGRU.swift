@@ -92,38 +92,43 @@ public final class GConvGRU: GCRNRecurrence {
             try require(s.h.shape == [N, B, H] && s.c == nil,
                         "GConvGRU.forward: initial state h \(s.h.shape), expected [\(N), \(B), \(H)] and no c")
         }
-        let bx = try core.inputBasis(x, lhat, reusing: old?.inputBasis)
+        let (KF, KC) = (K * F, core.rowWidth)
+        let basis = buffer([T, rows, KC], reusing: old?.basis)
+        let resetBasis = buffer([T, rows, KC], reusing: old?.resetBasis)
+        try core.inputBasis(x, lhat, into: [basis, resetBasis])
         let gates = buffer([T + 1, rows, 3 * H], reusing: old?.gates)
-        let bh = buffer([T, rows, K * H], reusing: old?.hiddenBasis)
-        let brh = buffer([T, rows, K * H], reusing: old?.resetBasis)
         let rh = Tensor(shape: [rows, H])
         let output = Tensor(shape: [T, N, B, H])
         let h0 = initialState?.h, bias = summedBias()
-        let basis = HiddenBasis(lhat: lhat, batch: B, channels: H, order: K)
-        try withPointers([bx, core.inputWeight.value, gates, bh, brh, core.hiddenWeight.value, rh, output,
+        let hidden = HiddenBasis(lhat: lhat, batch: B, channels: H, order: K)
+        let stacked = core.stackedWeight()
+        try withPointers([basis, resetBasis, core.inputWeight.value, gates, stacked, rh, output,
                           bias ?? rh, h0 ?? rh]) { (p) throws(GraphSeqError) in
-            let (g, wh, out, b) = (p[2], p[5], p[7], bias == nil ? nil : p[8])
-            try sgemm(m: T * rows, n: 3 * H, k: K * F, p[0], lda: K * F, p[1], ldb: 3 * H, g, ldc: 3 * H)
+            let (g, w, out, b) = (p[3], p[4], p[6], bias == nil ? nil : p[7])
+            // [W_x; W_h] split by gate slots: r z, then the candidate n.
+            let wrz = try PackedMatrix(transposed: false, k: KC, n: 2 * H, w, ldb: 3 * H)
+            let wn = try PackedMatrix(transposed: false, k: KC, n: H, w + 2 * H, ldb: 3 * H)
             for t in 0..<T {
-                let gt = g + t * rows * 3 * H
-                let hPrev: UnsafeMutablePointer<Float>? = t > 0 ? out + (t - 1) * rows * H : (h0 == nil ? nil : p[9])
-                if let hPrev {   // r, z slots += basis(h) W_h[:, r z]
-                    let bt = p[3] + t * rows * K * H
-                    try basis.forward(hPrev, into: bt)
-                    try sgemm(m: rows, n: 2 * H, k: K * H, bt, lda: K * H, wh, ldb: 3 * H, beta: 1, gt, ldc: 3 * H)
+                let gt = g + t * rows * 3 * H, bt = p[0] + t * rows * KC, rt = p[1] + t * rows * KC
+                let hPrev: UnsafeMutablePointer<Float>? = t > 0 ? out + (t - 1) * rows * H : (h0 == nil ? nil : p[8])
+                if let hPrev {   // r, z = [basis(x_t) basis(h)] [W_x; W_h][:, r z]
+                    try hidden.forward(hPrev, into: bt + KF, ld: KC)
+                    try sgemm(m: rows, bt, lda: KC, wrz, gt, ldc: 3 * H)
+                } else {
+                    try sgemm(m: rows, n: 2 * H, k: KF, bt, lda: KC, p[2], ldb: 3 * H, gt, ldc: 3 * H)
                 }
-                try check(gsq_gru_rb_gates_forward(Int64(rows), Int64(H), gt, b, hPrev, p[6]))
-                if hPrev != nil {   // n slot += basis(r h) W_h[:, n]
-                    let bt = p[4] + t * rows * K * H
-                    try basis.forward(p[6], into: bt)
-                    try sgemm(m: rows, n: H, k: K * H, bt, lda: K * H, wh + 2 * H, ldb: 3 * H, beta: 1,
-                              gt + 2 * H, ldc: 3 * H)
+                try check(gsq_gru_rb_gates_forward(Int64(rows), Int64(H), gt, b, hPrev, p[5]))
+                if hPrev != nil {   // n = [basis(x_t) basis(r h)] [W_x; W_h][:, n]
+                    try hidden.forward(p[5], into: rt + KF, ld: KC)
+                    try sgemm(m: rows, rt, lda: KC, wn, gt + 2 * H, ldc: 3 * H)
+                } else {
+                    try sgemm(m: rows, n: H, k: KF, rt, lda: KC, p[2] + 2 * H, ldb: 3 * H, gt + 2 * H, ldc: 3 * H)
                 }
                 try check(gsq_gru_rb_output_forward(Int64(rows), Int64(H), gt, b, hPrev, out + t * rows * H))
             }
         }
-        let tape = GCRNTape(steps: T, nodes: N, batch: B, lhat: lhat, inputBasis: bx, gates: gates,
-                            hiddenBasis: bh, resetBasis: brh, cells: nil, output: output,
+        let tape = GCRNTape(steps: T, nodes: N, batch: B, lhat: lhat, basis: basis, gates: gates,
+                            resetBasis: resetBasis, cells: nil, output: output,
                             initialHidden: h0, bias: bias, peephole: nil)
         return (output, RecurrentState(h: output.slice(T - 1).copy()), tape)
     }
@@ -138,14 +143,18 @@ public final class GConvGRU: GCRNRecurrence {
             try require(s.h.shape == shape && s.c == nil,
                         "GConvGRU.backward: state gradient h \(s.h.shape), expected \(shape) and no c")
         }
+        let (KF, KC) = (K * core.inputSize, core.rowWidth)
         let dh = [Tensor(shape: shape), Tensor(shape: shape)]
-        let dbasis = Tensor(shape: [rows, K * H]), drh = Tensor(shape: [rows, H])
+        let drow = Tensor(shape: [rows, KC]), dreset = Tensor(shape: [rows, KC])
+        let drh = Tensor(shape: [rows, H]), dbx = Tensor(shape: [T * rows, KF])
         let dbias = Tensor(shape: [3 * H])
-        let basis = HiddenBasis(lhat: tape.lhat, batch: B, channels: H, order: K)
+        let hidden = HiddenBasis(lhat: tape.lhat, batch: B, channels: H, order: K)
         let zero = Tensor(shape: [1])
         try withPointers([dy, stateGradient?.h ?? zero, tape.gates, tape.output, tape.initialHidden ?? zero,
-                          dh[0], dh[1], dbasis, drh, core.hiddenWeight.value, dbias]) { (p) throws(GraphSeqError) in
-            let (g, out, wh, db) = (p[2], p[3], p[9], bias ? p[10] : nil)
+                          dh[0], dh[1], drow, dreset, drh, core.stackedWeight(), dbias, dbx]) { (p) throws(GraphSeqError) in
+            let (g, out, w, db) = (p[2], p[3], p[10], bias ? p[11] : nil)
+            let wrzT = try PackedMatrix(transposed: true, k: 2 * H, n: KC, w, ldb: 3 * H)
+            let wnT = try PackedMatrix(transposed: true, k: H, n: KC, w + 2 * H, ldb: 3 * H)
             sum(p[0] + (T - 1) * rows * H, stateGradient == nil ? nil : p[1], into: p[5], count: rows * H)
             for t in stride(from: T - 1, through: 0, by: -1) {
                 let (dhIn, dhOut) = (p[5 + (T - 1 - t) % 2], p[5 + (T - t) % 2])
@@ -153,26 +162,28 @@ public final class GConvGRU: GCRNRecurrence {
                 let hPrev: UnsafeMutablePointer<Float>? = t > 0 ? out + (t - 1) * rows * H
                     : (tape.initialHidden == nil ? nil : p[4])
                 try check(gsq_gru_rb_output_backward(Int64(rows), Int64(H), gt, hPrev, dhIn, dg, dhOut, db))
-                // d(r h) = adjoint basis of (dn W_h[:, n]^T)
-                try sgemm(transposeB: true, m: rows, n: K * H, k: H, dg + 2 * H, lda: 3 * H, wh + 2 * H, ldb: 3 * H,
-                          p[7], ldc: K * H)
-                try basis.backward(p[7], into: p[8], beta: 0)
-                try check(gsq_gru_rb_gates_backward(Int64(rows), Int64(H), gt, hPrev, p[8], dg, dhOut, db))
-                // dh_{t-1} += adjoint basis of (d[r z] W_h[:, r z]^T), plus dy_{t-1}.
-                try sgemm(transposeB: true, m: rows, n: K * H, k: 2 * H, dg, lda: 3 * H, wh, ldb: 3 * H,
-                          p[7], ldc: K * H)
-                try basis.backward(p[7], into: dhOut, beta: 1)
+                // [d basis(x_t), d basis(r h)] from dn; d(r h) is the second part's adjoint.
+                try sgemm(m: rows, dg + 2 * H, lda: 3 * H, wnT, p[8], ldc: KC)
+                try hidden.backward(p[8] + KF, ld: KC, into: p[9], beta: 0)
+                try check(gsq_gru_rb_gates_backward(Int64(rows), Int64(H), gt, hPrev, p[9], dg, dhOut, db))
+                // [d basis(x_t), d basis(h)] from d[r z]; dh_{t-1} += the second part's adjoint, plus dy_{t-1}.
+                try sgemm(m: rows, dg, lda: 3 * H, wrzT, p[7], ldc: KC)
+                try hidden.backward(p[7] + KF, ld: KC, into: dhOut, beta: 1)
+                for r in 0..<rows {
+                    let (d, a, c) = (p[12] + (t * rows + r) * KF, p[7] + r * KC, p[8] + r * KC)
+                    for j in 0..<KF { d[j] = a[j] + c[j] }
+                }
                 if t > 0 { for i in 0..<(rows * H) { dhOut[i] += p[0][(t - 1) * rows * H + i] } }
             }
         }
-        try accumulateWeightGradients(tape, recurrent: [(tape.hiddenBasis, 0..<2), (tape.resetBasis!, 2..<3)])
+        try accumulateWeightGradients(tape, bases: [(tape.basis, 0..<2), (tape.resetBasis!, 2..<3)])
         if bias {
             for (g, gate) in core.gates.enumerated() {
                 addSlot(dbias, offset: gate.slot * H, into: core.inputBiases[g])
                 addSlot(dbias, offset: gate.slot * H, into: core.hiddenBiases[g])
             }
         }
-        let dx = try inputGradient(tape)
+        let dx = try core.inputBasisBackward(dbx, steps: T, nodes: N, batch: B, tape.lhat)
         return (dx, RecurrentState(h: dh[T % 2]))
     }
 }

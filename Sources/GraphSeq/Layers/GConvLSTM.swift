@@ -123,9 +123,10 @@ public final class GConvLSTM: GCRNRecurrence {
             try require(s.h.shape == [N, B, H] && (s.c == nil || s.c!.shape == [N, B, H]),
                         "GConvLSTM.forward: initial state h \(s.h.shape), c \(s.c?.shape ?? []), expected [\(N), \(B), \(H)]")
         }
-        let bx = try core.inputBasis(x, lhat, reusing: old?.inputBasis)
+        let (KF, KC) = (K * F, core.rowWidth)
+        let basis = buffer([T, rows, KC], reusing: old?.basis)
+        try core.inputBasis(x, lhat, into: [basis])
         let gates = buffer([T + 1, rows, 4 * H], reusing: old?.gates)
-        let bh = buffer([T, rows, K * H], reusing: old?.hiddenBasis)
         let cells = buffer([T + 1, rows, H], reusing: old?.cells)
         let output = Tensor(shape: [T, N, B, H])
         let h0 = initialState?.h
@@ -135,28 +136,30 @@ public final class GConvLSTM: GCRNRecurrence {
         let bias = summedBias()
         let peep: Tensor? = peephole ? Tensor(shape: [3 * H]) : nil
         if let peep { for (i, p) in peepholes.enumerated() { for j in 0..<H { peep[i * H + j] = p.value[0, j] } } }
-        let basis = HiddenBasis(lhat: lhat, batch: B, channels: H, order: K)
+        let hidden = HiddenBasis(lhat: lhat, batch: B, channels: H, order: K)
         let flags: UInt32 = peephole ? GSQ_LSTM_PEEPHOLE : 0
-        try withPointers([bx, core.inputWeight.value, gates, bh, core.hiddenWeight.value, cells, output,
+        let stacked = core.stackedWeight()
+        try withPointers([basis, core.inputWeight.value, gates, stacked, cells, output,
                           bias, peep ?? bias, h0 ?? bias]) { (p) throws(GraphSeqError) in
-            let (g, whp, c, out) = (p[2], p[4], p[5], p[6])
-            try sgemm(m: T * rows, n: 4 * H, k: K * F, p[0], lda: K * F, p[1], ldb: 4 * H, g, ldc: 4 * H)
+            let (g, c, out) = (p[2], p[4], p[5])
+            let w = try PackedMatrix(transposed: false, k: KC, n: 4 * H, p[3], ldb: 4 * H)
             for t in 0..<T {
-                let gt = g + t * rows * 4 * H
-                let hPrev: UnsafeMutablePointer<Float>? = t > 0 ? out + (t - 1) * rows * H : (h0 == nil ? nil : p[9])
-                if let hPrev {
-                    let bt = p[3] + t * rows * K * H
-                    try basis.forward(hPrev, into: bt)
-                    try sgemm(m: rows, n: 4 * H, k: K * H, bt, lda: K * H, whp, ldb: 4 * H, beta: 1, gt, ldc: 4 * H)
+                let gt = g + t * rows * 4 * H, bt = p[0] + t * rows * KC
+                let hPrev: UnsafeMutablePointer<Float>? = t > 0 ? out + (t - 1) * rows * H : (h0 == nil ? nil : p[8])
+                if let hPrev {   // gates = [basis(x_t) basis(h)] [W_x; W_h]
+                    try hidden.forward(hPrev, into: bt + KF, ld: KC)
+                    try sgemm(m: rows, bt, lda: KC, w, gt, ldc: 4 * H)
+                } else {
+                    try sgemm(m: rows, n: 4 * H, k: KF, bt, lda: KC, p[1], ldb: 4 * H, gt, ldc: 4 * H)
                 }
-                try check(gsq_lstm_cell_forward(Int64(rows), Int64(H), flags, gt, p[7], peep == nil ? nil : p[8],
+                try check(gsq_lstm_cell_forward(Int64(rows), Int64(H), flags, gt, p[6], peep == nil ? nil : p[7],
                                                 c + t * rows * H, c + (t + 1) * rows * H, out + t * rows * H))
             }
         }
         let hT = output.slice(T - 1).copy()
         let cT = try cells.slice(T).copy().reshaped([N, B, H])
-        let tape = GCRNTape(steps: T, nodes: N, batch: B, lhat: lhat, inputBasis: bx, gates: gates,
-                            hiddenBasis: bh, resetBasis: nil, cells: cells, output: output,
+        let tape = GCRNTape(steps: T, nodes: N, batch: B, lhat: lhat, basis: basis, gates: gates,
+                            resetBasis: nil, cells: cells, output: output,
                             initialHidden: h0, bias: bias, peephole: peep)
         return (output, RecurrentState(h: hT, c: cT), tape)
     }
@@ -171,17 +174,19 @@ public final class GConvLSTM: GCRNRecurrence {
             try require(s.h.shape == shape && (s.c == nil || s.c!.shape == shape),
                         "GConvLSTM.backward: state gradient h \(s.h.shape), c \(s.c?.shape ?? []), expected \(shape)")
         }
+        let (KF, KC) = (K * core.inputSize, core.rowWidth)
         let dh = Tensor(shape: shape), dc = [Tensor(shape: shape), Tensor(shape: shape)]
-        let dbh = Tensor(shape: [rows, K * H])
+        let drow = Tensor(shape: [rows, KC]), dbx = Tensor(shape: [T * rows, KF])
         let dbias = Tensor(shape: [4 * H]), dpeep = Tensor(shape: [3 * H])
-        let basis = HiddenBasis(lhat: tape.lhat, batch: B, channels: H, order: K)
+        let hidden = HiddenBasis(lhat: tape.lhat, batch: B, channels: H, order: K)
         let flags: UInt32 = peephole ? GSQ_LSTM_PEEPHOLE : 0
         let zero = Tensor(shape: [1])
         if let c = stateGradient?.c { dc[0].add(c) }
         let gates = tape.gates, cells = tape.cells!
-        try withPointers([dy, stateGradient?.h ?? zero, gates, cells, dh, dc[0], dc[1], dbh,
-                          core.hiddenWeight.value, tape.peephole ?? zero, dpeep, dbias]) { (p) throws(GraphSeqError) in
-            let (g, c, dhp, wh) = (p[2], p[3], p[4], p[8])
+        try withPointers([dy, stateGradient?.h ?? zero, gates, cells, dh, dc[0], dc[1], drow,
+                          core.stackedWeight(), tape.peephole ?? zero, dpeep, dbias, dbx]) { (p) throws(GraphSeqError) in
+            let (g, c, dhp, dr) = (p[2], p[3], p[4], p[7])
+            let wT = try PackedMatrix(transposed: true, k: 4 * H, n: KC, p[8], ldb: 4 * H)
             sum(p[0] + (T - 1) * rows * H, stateGradient == nil ? nil : p[1], into: dhp, count: rows * H)
             for t in stride(from: T - 1, through: 0, by: -1) {
                 let (dcIn, dcOut) = (p[5 + (T - 1 - t) % 2], p[5 + (T - t) % 2])
@@ -189,14 +194,15 @@ public final class GConvLSTM: GCRNRecurrence {
                 try check(gsq_lstm_cell_backward(Int64(rows), Int64(H), flags, g + t * rows * 4 * H,
                                                  peephole ? p[9] : nil, c + t * rows * H, c + (t + 1) * rows * H,
                                                  dhp, dcIn, dg, dcOut, peephole ? p[10] : nil, p[11]))
-                // dh_{t-1} = adjoint basis of (dgates W_h^T), plus dy_{t-1}.
-                try sgemm(transposeB: true, m: rows, n: K * H, k: 4 * H, dg, lda: 4 * H, wh, ldb: 4 * H,
-                          p[7], ldc: K * H)
-                try basis.backward(p[7], into: dhp, beta: 0)
+                // [d basis(x_t), d basis(h_{t-1})] = dgates [W_x; W_h]^T; dh_{t-1} is the
+                // hidden part's adjoint, plus dy_{t-1}.
+                try sgemm(m: rows, dg, lda: 4 * H, wT, dr, ldc: KC)
+                for r in 0..<rows { (p[12] + (t * rows + r) * KF).update(from: dr + r * KC, count: KF) }
+                try hidden.backward(dr + KF, ld: KC, into: dhp, beta: 0)
                 if t > 0 { for i in 0..<(rows * H) { dhp[i] += p[0][(t - 1) * rows * H + i] } }
             }
         }
-        try accumulateWeightGradients(tape, recurrent: [(tape.hiddenBasis, 0..<4)])
+        try accumulateWeightGradients(tape, bases: [(tape.basis, 0..<4)])
         for g in 0..<4 {
             addSlot(dbias, offset: g * H, into: gateBiases[g])
             if bias {
@@ -205,7 +211,7 @@ public final class GConvLSTM: GCRNRecurrence {
             }
         }
         for (i, p) in peepholes.enumerated() { addSlot(dpeep, offset: i * H, into: p) }
-        let dx = try inputGradient(tape)
+        let dx = try core.inputBasisBackward(dbx, steps: T, nodes: N, batch: B, tape.lhat)
         return (dx, RecurrentState(h: dh, c: dc[T % 2]))
     }
 }
