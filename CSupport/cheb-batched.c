@@ -203,6 +203,20 @@ static gsq_status_t check_batched(const char *fn, gsq_graph_t lhat, int64_t K,
     return GSQ_SUCCESS;
 }
 
+/* The node-major scratch of the terms path, or NULL with an error recorded. */
+static float *terms_scratch(const char *fn, int64_t floats) {
+    float *t = gsq__alloc((size_t)floats * sizeof(float));
+    if (!t) gsq__fail(GSQ_ERR_OUT_OF_MEMORY, "%s: cannot allocate the terms", fn);
+    return t;
+}
+
+static void log_call(const char *fn, int threads, double t0, int64_t n, int64_t K,
+                     int64_t batch, int64_t nfeat, bool blocked) {
+    gsq__log_kernel(fn, gsq__isa(), threads, t0, "n=%lld K=%lld batch=%lld nfeat=%lld path=%s",
+                    (long long)n, (long long)K, (long long)batch, (long long)nfeat,
+                    blocked ? "blocked" : "terms");
+}
+
 gsq_status_t gsq_cheb_basis_batched(gsq_graph_t lhat, int64_t K, int64_t batch,
                                     int64_t nfeat, const float *x, int64_t ldx,
                                     float *basis, int64_t ldb) {
@@ -226,19 +240,15 @@ gsq_status_t gsq_cheb_basis_batched(gsq_graph_t lhat, int64_t K, int64_t batch,
     } else if (batch == 1) { /* the node-major layout already */
         GSQ_TRY(gsq_cheb_basis(lhat, K, nfeat, x, ldx, basis, ldb));
     } else {
-        float *terms = gsq__alloc((size_t)(n * K * total) * sizeof(float));
-        if (!terms)
-            return gsq__fail(GSQ_ERR_OUT_OF_MEMORY, "%s: cannot allocate the terms", fn);
+        float *terms = terms_scratch(fn, n * K * total);
+        if (!terms) return GSQ_ERR_OUT_OF_MEMORY;
         const gsq_status_t s = gsq_cheb_basis(lhat, K, total, x, ldx, terms, K * total);
         if (s == GSQ_SUCCESS)
             reorder((struct reorder){n, K, batch, nfeat, terms, K * total, basis, ldb, true});
         gsq__free(terms);
         GSQ_TRY(s);
     }
-    gsq__log_kernel(fn, gsq__isa(), used, t0,
-                    "n=%lld K=%lld batch=%lld nfeat=%lld path=%s", (long long)n,
-                    (long long)K, (long long)batch, (long long)nfeat,
-                    width > 0 ? "blocked" : "terms");
+    log_call(fn, used, t0, n, K, batch, nfeat, width > 0);
     return GSQ_SUCCESS;
 }
 
@@ -266,9 +276,8 @@ gsq_status_t gsq_cheb_basis_batched_backward(gsq_graph_t lhat, int64_t K,
                             .dx = dx, .lddx = lddx};
         GSQ_TRY(run_blocked(&c, &used));
     } else { /* the term-by-term adjoint overwrites its input: a copy */
-        float *terms = gsq__alloc((size_t)(n * K * total) * sizeof(float));
-        if (!terms)
-            return gsq__fail(GSQ_ERR_OUT_OF_MEMORY, "%s: cannot allocate the terms", fn);
+        float *terms = terms_scratch(fn, n * K * total);
+        if (!terms) return GSQ_ERR_OUT_OF_MEMORY;
         reorder((struct reorder){n, K, batch, nfeat, terms, K * total, (float *)dbasis, ldb,
                                  false});
         const gsq_status_t s =
@@ -276,9 +285,6 @@ gsq_status_t gsq_cheb_basis_batched_backward(gsq_graph_t lhat, int64_t K,
         gsq__free(terms);
         GSQ_TRY(s);
     }
-    gsq__log_kernel(fn, gsq__isa(), used, t0,
-                    "n=%lld K=%lld batch=%lld nfeat=%lld path=%s", (long long)n,
-                    (long long)K, (long long)batch, (long long)nfeat,
-                    width > 0 ? "blocked" : "terms");
+    log_call(fn, used, t0, n, K, batch, nfeat, width > 0);
     return GSQ_SUCCESS;
 }
