@@ -10,6 +10,11 @@ final class DelimitedTextTests: XCTestCase {
         let spaces = try DelimitedText(text: "\"w\"  1 2\n\"x y\"\t3 4 \n", path: "t.txt", header: false)
         XCTAssertEqual(spaces.records.map(\.fields), [["w", "1", "2"], ["x y", "3", "4"]])
         XCTAssertEqual(try spaces.matrix(skipping: 1).values, [1, 2, 3, 4])
+        // \r\n, lone \r and \n all end a line; other bytes, UTF-8 included, are field text.
+        let endings = try DelimitedText(text: "é,ü\r\n1,2\r3,\"ä\"\n\n# x\r\n4,5", path: "t.csv", header: true)
+        XCTAssertEqual(endings.header, ["é", "ü"])
+        XCTAssertEqual(endings.records.map(\.fields), [["1", "2"], ["3", "ä"], ["4", "5"]])
+        XCTAssertEqual(endings.records.map(\.line), [2, 3, 6])
     }
 
     func testBundledFluCountsHaveTheDocumentedShape() throws {
