@@ -56,3 +56,19 @@ final class LinearTests: XCTestCase {
         XCTAssertEqual(b.weight.value.values, a.weight.value.values, "a failed load changed nothing")
     }
 }
+
+final class ReLUTests: XCTestCase {
+    func testForwardBackwardAndErrors() throws {
+        let relu = ReLU()
+        XCTAssertThrowsError(try relu.backward(Tensor.zeros([2])), "backward before forward")
+        let x = try Tensor(shape: [2, 3], values: [-1, 0, 2, 3.5, -0.25, 1e-7])
+        let y = relu.forward(x)
+        XCTAssertEqual(y.values, [0, 0, 2, 3.5, 0, 1e-7])
+        XCTAssertEqual(x.values, [-1, 0, 2, 3.5, -0.25, 1e-7], "the input is not modified")
+        let dy = try Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])
+        // The subgradient at 0 is 0, as torch.nn.ReLU's.
+        XCTAssertEqual(try relu.backward(dy).values, [0, 0, 3, 4, 0, 6])
+        XCTAssertThrowsError(try relu.backward(Tensor.zeros([3, 2])), "shape mismatch")
+        XCTAssertTrue(relu.namedParameters.isEmpty)
+    }
+}

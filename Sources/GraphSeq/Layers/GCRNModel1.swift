@@ -113,17 +113,3 @@ func swapLeadingAxes(_ x: Tensor) -> Tensor {
     }
     return y
 }
-
-/// x = max(x, 0) in place.
-func relu(_ x: Tensor) {
-    x.withUnsafeMutableBufferPointer { p in
-        for i in p.indices { p[i] = max(p[i], 0) }
-    }
-}
-
-/// dy *= (y > 0) in place: the ReLU's backward from its output y.
-func reluBackward(_ dy: Tensor, output y: Tensor) {
-    withPointers([dy, y]) { p in
-        for i in 0..<dy.count where !(p[1][i] > 0) { p[0][i] = 0 }
-    }
-}

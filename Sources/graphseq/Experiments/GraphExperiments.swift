@@ -2,8 +2,7 @@ import Foundation
 import GraphSeq
 
 /// What the graph experiments (polblogs, mutag, moving-mnist) share: summary
-/// statistics and the two
-/// parameter-free pieces of their models (ReLU, dropout).
+/// statistics and dropout on dense features.
 enum GraphExperiments {
     /// Mean and sample standard deviation (n - 1; 0 for a single value).
     static func meanAndStd(_ values: [Double]) -> (mean: Double, std: Double) {
@@ -17,27 +16,6 @@ enum GraphExperiments {
     static func format(_ values: [Double]) -> String {
         let (mean, std) = meanAndStd(values)
         return String(format: "%.3f ± %.3f", mean, std)
-    }
-
-    /// y = max(x, 0), remembering y for the backward pass.
-    final class ReLU {
-        private var output: Tensor?
-
-        func forward(_ x: Tensor) -> Tensor {
-            let y = x.copy()
-            y.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] = max(p[i], 0) } }
-            output = y
-            return y
-        }
-
-        /// dx = dy where the output was positive, else 0.
-        func backward(_ dy: Tensor) -> Tensor {
-            let dx = dy.copy()
-            dx.withUnsafeMutableBufferPointer { d in
-                output!.withUnsafeBufferPointer { y in for i in d.indices where !(y[i] > 0) { d[i] = 0 } }
-            }
-            return dx
-        }
     }
 
     /// Inverted dropout: in training each element is zeroed with probability

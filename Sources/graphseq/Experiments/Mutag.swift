@@ -137,7 +137,7 @@ struct Mutag: ParsableCommand {
 /// Graph convolutions with ReLU, a sum readout per graph, a linear classifier.
 final class GraphClassifier {
     let convolutions: [any GraphLayer]
-    let activations: [GraphExperiments.ReLU]
+    let activations: [ReLU]
     let classifier: Linear
     private var batch: GraphBatch?
 
@@ -149,7 +149,7 @@ final class GraphClassifier {
                 ? try GCNConv(inputSize: input, outputSize: hidden, seed: rng.next())
                 : try ChebConv(inputSize: input, outputSize: hidden, order: order, lambdaMax: 2, seed: rng.next())
         }
-        activations = convolutions.map { _ in GraphExperiments.ReLU() }
+        activations = convolutions.map { _ in ReLU() }
         classifier = try Linear(inputSize: hidden, outputSize: classes, seed: rng.next())
     }
 

@@ -103,7 +103,7 @@ struct Polblogs: ParsableCommand {
                           try Adam(parameters: conv2.parameters, learningRate: learningRate)]
         let inputDropout = GraphExperiments.Dropout(rate: dropout, seed: rng.next())
         let hiddenDropout = GraphExperiments.Dropout(rate: dropout, seed: rng.next())
-        let relu = GraphExperiments.ReLU()
+        let relu = ReLU()
         let identity = Tensor(shape: [n, n])
         for i in 0..<n { identity[i, i] = 1 }
         func logits(training: Bool) throws -> Tensor {
