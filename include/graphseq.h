@@ -740,6 +740,14 @@ GSQ_API gsq_status_t gsq_optimizer_step(gsq_optimizer_t optimizer);
 /** Sets the step size (finite, >= 0), e.g. from a schedule between epochs. */
 GSQ_API gsq_status_t gsq_optimizer_set_learning_rate(gsq_optimizer_t optimizer,
                                                      float learning_rate);
+/** Writes the optimiser's state (torch.optim's names: exp_avg, exp_avg_sq,
+ *  momentum_buffer, step, ... per parameter) as a safetensors file at path,
+ *  so that training resumes exactly after gsq_model_load + gsq_optimizer_load. */
+GSQ_API gsq_status_t gsq_optimizer_save(gsq_optimizer_t optimizer, const char *path);
+/** Loads a state written by gsq_optimizer_save for an optimiser of the same
+ *  kind and options over the same parameters: names and shapes are
+ *  validated and nothing changes on failure. */
+GSQ_API gsq_status_t gsq_optimizer_load(gsq_optimizer_t optimizer, const char *path);
 
 /*
  * Losses: the mean loss into *loss and, when grad is not NULL, dLoss/dpred

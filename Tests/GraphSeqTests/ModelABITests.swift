@@ -299,6 +299,51 @@ final class ModelABITests: XCTestCase {
         }
     }
 
+    /// Saved optimiser state resumes exactly: two more Adam steps after a
+    /// save/load round trip into fresh objects equal two more uninterrupted ones.
+    func testOptimiserSaveLoadResumesBitwise() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gsq-opt-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (modelPath, optPath) = (dir.appendingPathComponent("m.safetensors").path,
+                                    dir.appendingPathComponent("o.safetensors").path)
+        var o = gsq_optimizer_options_t()
+        o.struct_size = UInt32(MemoryLayout<gsq_optimizer_options_t>.size)
+        (o.kind, o.learning_rate, o.beta1, o.beta2, o.epsilon) = (GSQ_OPTIMIZER_ADAM, 0.1, 0.9, 0.999, 1e-8)
+        func make(_ model: gsq_model_t) throws -> gsq_optimizer_t {
+            var optimizer: gsq_optimizer_t?
+            XCTAssertEqual(gsq_optimizer_create(&optimizer, model, &o), GSQ_SUCCESS)
+            return try XCTUnwrap(optimizer)
+        }
+        let (a, _, _) = try trainedPair(), (b, _, _) = try trainedPair()
+        defer { gsq_model_destroy(a); gsq_model_destroy(b) }
+        let optA = try make(a), optB = try make(b)
+        defer { gsq_optimizer_destroy(optA); gsq_optimizer_destroy(optB) }
+        for _ in 0..<2 { XCTAssertEqual(gsq_optimizer_step(optA), GSQ_SUCCESS) }
+        XCTAssertEqual(gsq_model_save(a, modelPath), GSQ_SUCCESS)
+        XCTAssertEqual(gsq_optimizer_save(optA, optPath), GSQ_SUCCESS, String(cString: gsq_last_error()))
+        XCTAssertEqual(gsq_model_load(b, modelPath), GSQ_SUCCESS)
+        XCTAssertEqual(gsq_optimizer_load(optB, optPath), GSQ_SUCCESS, String(cString: gsq_last_error()))
+        for _ in 0..<2 {
+            XCTAssertEqual(gsq_optimizer_step(optA), GSQ_SUCCESS)
+            XCTAssertEqual(gsq_optimizer_step(optB), GSQ_SUCCESS)
+        }
+        for i in 0..<gsq_model_parameter_count(a) {
+            XCTAssertNil(firstBitwiseDifference(try parameter(a, i).1, try parameter(b, i).1), "parameter \(i)")
+        }
+        // Errors: NULLs, a missing file, and another kind's state (nothing changes).
+        XCTAssertEqual(gsq_optimizer_save(nil, optPath), GSQ_ERR_INVALID_ARGUMENT)
+        XCTAssertEqual(gsq_optimizer_save(optA, nil), GSQ_ERR_INVALID_ARGUMENT)
+        XCTAssertEqual(gsq_optimizer_load(optB, dir.appendingPathComponent("none").path), GSQ_ERR_INVALID_ARGUMENT)
+        o.kind = GSQ_OPTIMIZER_SGD
+        o.momentum = 0.9
+        let sgd = try make(b)
+        defer { gsq_optimizer_destroy(sgd) }
+        XCTAssertEqual(gsq_optimizer_step(sgd), GSQ_SUCCESS)
+        XCTAssertNotEqual(gsq_optimizer_load(sgd, optPath), GSQ_SUCCESS, "Adam state into SGD")
+        XCTAssertTrue(String(cString: gsq_last_error()).contains("gsq_optimizer_load"))
+    }
+
     func testOptimiserRejectsBadArgumentsAndOutlivesItsModel() throws {
         let (model, _, _) = try trainedPair()
         var o = gsq_optimizer_options_t()

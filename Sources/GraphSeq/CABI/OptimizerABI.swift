@@ -74,3 +74,19 @@ package func gsq_optimizer_set_learning_rate(_ optimizer: gsq_optimizer_t?, _ le
         handle.optimizer.learningRate = learningRate
     }
 }
+
+@c @implementation
+package func gsq_optimizer_save(_ optimizer: gsq_optimizer_t?, _ path: UnsafePointer<CChar>?) -> gsq_status_t {
+    cEntry("gsq_optimizer_save") { () throws(GraphSeqError) in
+        let handle = try OptimizerHandle.from(optimizer)
+        try Checkpoint.save(handle.optimizer, to: String(cString: try nonNull(path, "path")))
+    }
+}
+
+@c @implementation
+package func gsq_optimizer_load(_ optimizer: gsq_optimizer_t?, _ path: UnsafePointer<CChar>?) -> gsq_status_t {
+    cEntry("gsq_optimizer_load") { () throws(GraphSeqError) in
+        let handle = try OptimizerHandle.from(optimizer)
+        try Checkpoint.load(into: handle.optimizer, from: String(cString: try nonNull(path, "path")))
+    }
+}

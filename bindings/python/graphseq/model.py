@@ -202,5 +202,15 @@ class Optimizer(Handle):
         check(lib.gsq_optimizer_set_learning_rate(self.handle, value))
         self._lr = value
 
+    def save(self, path):
+        """Writes the optimiser state (torch.optim's names) as a safetensors
+        file; with Model.save it makes training resume exactly."""
+        check(lib.gsq_optimizer_save(self.handle, os.fsencode(path)))
+
+    def load(self, path):
+        """Loads a state written by save for the same kind, options and
+        parameters; nothing changes on failure."""
+        check(lib.gsq_optimizer_load(self.handle, os.fsencode(path)))
+
     def __repr__(self):
         return f"Optimizer({self.kind!r}, lr={self._lr}{', closed' if self.closed else ''})"
