@@ -212,7 +212,8 @@ final class GCRNParameters {
         return w
     }
 
-    /// dx [T, N, B, F] from the gradient of `inputBasis` ([T*N*B, K*F]).
+    /// dx [T, N, B, F] from the gradient of the input terms of every step's
+    /// basis rows ([T*N*B, K*F]).
     func inputBasisBackward(_ dbasis: Tensor, steps T: Int, nodes N: Int, batch B: Int,
                             _ lhat: Graph) throws(GraphSeqError) -> Tensor {
         let (F, K) = (inputSize, order)
@@ -250,24 +251,24 @@ func loadStateDict(_ tensors: [String: Tensor], _ entries: [CheckpointEntry],
 }
 
 /// A per-step hidden basis in GEMM row layout: `h` ([N][B*C]) to the
-/// [N*B][K*C] rows of `basis` (`ld` apart, K*C by default) in one batched
-/// kernel call; and its adjoint.
+/// [N*B][K*C] rows of `basis` (`ld` apart) in one batched kernel call; and
+/// its adjoint.
 struct HiddenBasis {
     let lhat: Graph, batch: Int, channels: Int, order: Int
 
-    func forward(_ h: UnsafePointer<Float>, into basis: UnsafeMutablePointer<Float>, ld: Int? = nil)
+    func forward(_ h: UnsafePointer<Float>, into basis: UnsafeMutablePointer<Float>, ld: Int)
         throws(GraphSeqError) {
         let (B, C, K) = (batch, channels, order)
         try check(gsq_cheb_basis_batched(lhat.handle, Int64(K), Int64(B), Int64(C), h, Int64(max(B * C, 1)),
-                                         basis, Int64(max(ld ?? K * C, 1))))
+                                         basis, Int64(ld)))
     }
 
     /// dh = adjoint(dbasis) + beta * dh; `dbasis` is left unchanged.
-    func backward(_ dbasis: UnsafePointer<Float>, ld: Int? = nil, into dh: UnsafeMutablePointer<Float>,
+    func backward(_ dbasis: UnsafePointer<Float>, ld: Int, into dh: UnsafeMutablePointer<Float>,
                   beta: Float) throws(GraphSeqError) {
         let (B, C, K) = (batch, channels, order)
         try check(gsq_cheb_basis_batched_backward(lhat.handle, Int64(K), Int64(B), Int64(C), dbasis,
-                                                  Int64(max(ld ?? K * C, 1)), beta, dh, Int64(max(B * C, 1))))
+                                                  Int64(ld), beta, dh, Int64(max(B * C, 1))))
     }
 }
 
