@@ -210,20 +210,18 @@ TARGET void gsq__sgemm_pack_avx512(int64_t kc, const float *src, int64_t ld,
     for (int g = 0; g < width; g += 16) { /* 16 panel columns at a time */
         const int real = rows - g, lanes = width - g < 16 ? width - g : 16;
         const __mmask16 mask = (__mmask16)((1u << lanes) - 1);
-        int64_t p = 0;
-        for (; p + 16 <= kc; p += 16) {
+        for (int64_t p = 0; p < kc; p += 16) { /* the last block masked to kc */
+            const int depth = kc - p < 16 ? (int)(kc - p) : 16;
+            const __mmask16 cols = (__mmask16)(0xFFFFu >> (16 - depth));
             __m512 r[16];
 #pragma unroll
             for (int i = 0; i < 16; i++) /* rows past `rows` read as zeros */
-                r[i] = _mm512_maskz_loadu_ps(i < real ? 0xFFFF : 0,
+                r[i] = _mm512_maskz_loadu_ps(i < real ? cols : 0,
                                              src + (i < real ? g + i : 0) * ld + p);
             transpose16(r);
 #pragma unroll
             for (int x = 0; x < 16; x++)
-                _mm512_mask_storeu_ps(dst + (p + x) * width + g, mask, r[x]);
+                if (x < depth) _mm512_mask_storeu_ps(dst + (p + x) * width + g, mask, r[x]);
         }
-        for (; p < kc; p++)
-            for (int i = 0; i < lanes; i++)
-                dst[p * width + g + i] = i < real ? src[(g + i) * ld + p] : 0;
     }
 }
