@@ -31,6 +31,9 @@
 
 static const char *const FN = "gsq_sgemm";
 
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
 /* ---- generic microkernels and packer -------------------------------------- */
 
 /* GCC/Clang vector extension: portable, and SSE on baseline x86-64. */
@@ -76,6 +79,18 @@ void gsq__sgemm_generic_4x4(int64_t kc, float alpha, const float *a,
     generic_kernel(1, kc, alpha, a, b, beta, c, ldc);
 }
 
+void gsq__sgemm_copy_generic(int64_t kc, const float *src, int64_t ld,
+                             int64_t cols, int width, int64_t panel_floats,
+                             float *dst) {
+    for (int64_t p = 0; p < kc; p++, src += ld, dst += width)
+        for (int64_t x = 0; x * width < cols; x++) {
+            const int64_t c0 = x * width, real = min64(width, cols - c0);
+            float *out = dst + x * panel_floats;
+            for (int64_t c = 0; c < real; c++) out[c] = src[c0 + c];
+            for (int64_t c = real; c < width; c++) out[c] = 0;
+        }
+}
+
 void gsq__sgemm_pack_generic(int64_t kc, const float *src, int64_t ld, int rows,
                              int width, float *dst) {
     for (int i = 0; i < rows; i++)
@@ -85,9 +100,6 @@ void gsq__sgemm_pack_generic(int64_t kc, const float *src, int64_t ld, int rows,
 }
 
 /* ---- packing ------------------------------------------------------------ */
-
-static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 typedef struct sgemm_job {
     const gsq__sgemm_tiles *tiles;
@@ -104,12 +116,6 @@ typedef struct sgemm_job {
     int threads_used;  /* the team size granted, for the verbose log */
 } sgemm_job;
 
-/* `cols` floats of src, then zeros up to `width`: one p-row of a panel. */
-static void copy_padded(const float *src, int cols, int width, float *dst) {
-    for (int c = 0; c < cols; c++) dst[c] = src[c];
-    for (int c = cols; c < width; c++) dst[c] = 0;
-}
-
 /* op(A)[i0 .. i0+rows, p0 .. p0+kc) as mr-row micro-panels: element (i, p)
  * of panel x at dst[x*mr*kc + p*mr + i]; rows past `rows` are zero. */
 static void pack_a(const sgemm_job *j, int64_t i0, int64_t rows, int64_t p0,
@@ -121,11 +127,7 @@ static void pack_a(const sgemm_job *j, int64_t i0, int64_t rows, int64_t p0,
                            (int)min64(mr, rows - x), mr, dst);
         return;
     }
-    for (int64_t p = 0; p < kc; p++) { /* A is k x m: each row read once, in order */
-        const float *src = j->a + (p0 + p) * j->lda + i0;
-        for (int64_t x = 0; x < rows; x += mr)
-            copy_padded(src + x, (int)min64(mr, rows - x), mr, dst + x * kc + p * mr);
-    }
+    j->tiles->copy(kc, j->a + p0 * j->lda + i0, j->lda, rows, mr, mr * kc, dst);
 }
 
 /* Panels [q0, q1) of op(B)[p0.., j0..] (kc x nc) as nr-column micro-panels:
@@ -140,12 +142,8 @@ static void pack_b(const sgemm_job *j, int64_t j0, int64_t nc, int64_t p0,
                            (int)(min64((q + 1) * nr, nc) - q * nr), nr, dst + q * nr * kc);
         return;
     }
-    for (int64_t p = 0; p < kc; p++) { /* B is k x n: each row read once, in order */
-        const float *src = j->b + (p0 + p) * j->ldb + j0;
-        for (int64_t q = q0; q < q1; q++)
-            copy_padded(src + q * nr, (int)(min64((q + 1) * nr, nc) - q * nr), nr,
-                        dst + q * nr * kc + p * nr);
-    }
+    j->tiles->copy(kc, j->b + p0 * j->ldb + j0 + q0 * nr, j->ldb,
+                   min64(q1 * nr, nc) - q0 * nr, nr, nr * kc, dst + q0 * nr * kc);
 }
 
 /* ---- prefetching the next A block --------------------------------------- */

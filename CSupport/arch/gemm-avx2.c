@@ -111,3 +111,22 @@ TARGET void gsq__sgemm_pack_avx2(int64_t kc, const float *src, int64_t ld,
                 dst[p * width + g + i] = i < real ? src[(g + i) * ld + p] : 0;
     }
 }
+
+/* The first n lanes (n <= 8; n <= 0: none). */
+static inline __attribute__((always_inline)) TARGET __m256i first_lanes(int64_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n < 0 ? 0 : n > 8 ? 8 : n)),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+TARGET void gsq__sgemm_copy_avx2(int64_t kc, const float *src, int64_t ld,
+                                 int64_t cols, int width, int64_t panel_floats,
+                                 float *dst) {
+    for (int64_t p = 0; p < kc; p++, src += ld, dst += width)
+        for (int64_t c0 = 0, x = 0; c0 < cols; c0 += width, x++)
+            for (int c = 0; c < width; c += 8) { /* 8 panel columns at a time */
+                const int64_t real = cols - c0 - c, lanes = width - c < 8 ? width - c : 8;
+                _mm256_maskstore_ps(dst + x * panel_floats + c, first_lanes(lanes),
+                                    _mm256_maskload_ps(src + c0 + c,
+                                                       first_lanes(real < lanes ? real : lanes)));
+            }
+}

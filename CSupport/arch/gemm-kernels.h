@@ -46,6 +46,15 @@ typedef void (*gsq__sgemm_rows_fn)(int64_t kc, float alpha, const float *a,
 typedef void (*gsq__sgemm_pack_fn)(int64_t kc, const float *src, int64_t ld,
                                    int rows, int width, float *dst);
 
+/* The packer for an operand already in panel order (op(A) given k x m, op(B)
+ * given k x n): kc rows of `cols` floats, ld apart, cut into panels `width`
+ * columns wide, panel x at dst + x * panel_floats, row p of a panel at
+ * p * width; columns past `cols` are zero. Each source row is read once, in
+ * order. */
+typedef void (*gsq__sgemm_copy_fn)(int64_t kc, const float *src, int64_t ld,
+                                   int64_t cols, int width, int64_t panel_floats,
+                                   float *dst);
+
 GSQ_HIDDEN void gsq__sgemm_generic_4x8(int64_t kc, float alpha, const float *a,
                                        const float *b, float beta, float *c,
                                        int64_t ldc, const char *const *prefetch,
@@ -78,10 +87,19 @@ GSQ_HIDDEN void gsq__sgemm_avx512_rows(int64_t kc, float alpha, const float *a,
                                        const float *b, float beta, float *c,
                                        int64_t ldc, int rows, int cols,
                                        const char *const *prefetch, int n_prefetch);
+GSQ_HIDDEN void gsq__sgemm_copy_generic(int64_t kc, const float *src, int64_t ld,
+                                    int64_t cols, int width, int64_t panel_floats,
+                                    float *dst);
 GSQ_HIDDEN void gsq__sgemm_pack_generic(int64_t kc, const float *src, int64_t ld,
                                         int rows, int width, float *dst);
+GSQ_HIDDEN void gsq__sgemm_copy_avx2(int64_t kc, const float *src, int64_t ld,
+                                    int64_t cols, int width, int64_t panel_floats,
+                                    float *dst);
 GSQ_HIDDEN void gsq__sgemm_pack_avx2(int64_t kc, const float *src, int64_t ld,
                                      int rows, int width, float *dst);
+GSQ_HIDDEN void gsq__sgemm_copy_avx512(int64_t kc, const float *src, int64_t ld,
+                                    int64_t cols, int width, int64_t panel_floats,
+                                    float *dst);
 GSQ_HIDDEN void gsq__sgemm_pack_avx512(int64_t kc, const float *src, int64_t ld,
                                        int rows, int width, float *dst);
 
@@ -98,6 +116,7 @@ typedef struct gsq__sgemm_tiles {
     gsq__sgemm_edge_fn edge_kernel; /* NULL: edges go through a stack buffer */
     gsq__sgemm_rows_fn rows_kernel; /* NULL: short tiles go through a stack buffer */
     gsq__sgemm_pack_fn pack;
+    gsq__sgemm_copy_fn copy;
     int mr, nr, kc, mc, nc;
     bool prefetch_a; /* the kernel takes prefetch lists */
 } gsq__sgemm_tiles;
@@ -107,18 +126,22 @@ typedef struct gsq__sgemm_tiles {
 #define GSQ_SGEMM_MAX_TILE (14 * 32)
 
 /* The tile table, indexed by gsq_isa_t: name, kernel, half kernel, edge
- * kernel, row-edge kernel, packer, then mr, nr, kc, mc, nc, prefetch_a. */
+ * kernel, row-edge kernel, transposing and copying packers, then mr, nr, kc,
+ * mc, nc, prefetch_a. */
 __attribute__((unused)) static const gsq__sgemm_tiles
     gsq__sgemm_tile_table[GSQ_ISA_COUNT] = {
         [GSQ_ISA_GENERIC] = {"sgemm_generic_4x8", gsq__sgemm_generic_4x8,
                              gsq__sgemm_generic_4x4, NULL, NULL, gsq__sgemm_pack_generic,
+                             gsq__sgemm_copy_generic,
                              /* mr nr  kc  mc   nc */ 4, 8, 256, 224, 768, false},
         [GSQ_ISA_AVX2] = {"sgemm_avx2_6x16", gsq__sgemm_avx2_6x16,
                           gsq__sgemm_avx2_6x8, NULL, NULL, gsq__sgemm_pack_avx2,
+                          gsq__sgemm_copy_avx2,
                           /* mr nr  kc  mc   nc */ 6, 16, 256, 216, 768, false},
         [GSQ_ISA_AVX512] = {"sgemm_avx512_14x32", gsq__sgemm_avx512_14x32,
                             gsq__sgemm_avx512_14x16, gsq__sgemm_avx512_14xn,
                             gsq__sgemm_avx512_rows, gsq__sgemm_pack_avx512,
+                            gsq__sgemm_copy_avx512,
                             /* mr nr  kc  mc   nc */ 14, 32, 256, 224, 768, true},
 };
 
