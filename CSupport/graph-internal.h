@@ -93,10 +93,27 @@ GSQ_HIDDEN void gsq__spmm_rows_avx512(const struct gsq__spmm_args *a,
 /* The row kernel of the active ISA. */
 GSQ_HIDDEN gsq__spmm_rows_fn gsq__spmm_rows(void);
 
+/* Copies rows [r0, r1) of nfeat floats from src (lds apart) to dst (ldd
+ * apart); with stream, whole aligned vectors bypass the cache. */
+typedef void (*gsq__copy_rows_fn)(int64_t r0, int64_t r1, int64_t nfeat,
+                                  const float *src, int64_t lds, float *dst,
+                                  int64_t ldd, bool stream);
+GSQ_HIDDEN void gsq__copy_rows_generic(int64_t r0, int64_t r1, int64_t nfeat,
+                                       const float *src, int64_t lds, float *dst,
+                                       int64_t ldd, bool stream);
+GSQ_HIDDEN void gsq__copy_rows_avx2(int64_t r0, int64_t r1, int64_t nfeat,
+                                    const float *src, int64_t lds, float *dst,
+                                    int64_t ldd, bool stream);
+GSQ_HIDDEN void gsq__copy_rows_avx512(int64_t r0, int64_t r1, int64_t nfeat,
+                                      const float *src, int64_t lds, float *dst,
+                                      int64_t ldd, bool stream);
+/* The row copy of the active ISA. */
+GSQ_HIDDEN gsq__copy_rows_fn gsq__copy_rows(void);
+
 /* How many column windows a product over ncols columns uses, so that one
- * window of x (up to GSQ_SPMM_BLOCK features per row) fits in
- * GSQ_SPMM_WINDOW_BYTES. A function of the shape only, never of threads. */
-GSQ_HIDDEN int gsq__spmm_windows(int64_t ncols, int64_t nfeat);
+ * window of x (up to GSQ_SPMM_BLOCK features per row) fits in `budget`
+ * bytes. A function of the shape only, never of threads. */
+GSQ_HIDDEN int gsq__spmm_windows(int64_t ncols, int64_t nfeat, int64_t budget);
 /* The arguments of pass w of nw for a product described by `full` (window
  * over every column): window w's columns; passes after the first accumulate
  * into y (beta = 1, z = y); only the last pass stores y2 or streams y. */
@@ -127,6 +144,11 @@ GSQ_HIDDEN void gsq__split_rows(const int64_t *row_ptr, int64_t nrows, int tid,
 #define GSQ_SPMM_BLOCK 64
 /* Cache budget for the rows of x one column window gathers. */
 #define GSQ_SPMM_WINDOW_BYTES (16 << 20)
+/* The same for the Chebyshev recursion, whose outputs are rows of the wide
+ * basis: each extra window re-reads and re-writes such a row, which costs
+ * more than the gathers a smaller window keeps in cache (measured: N = 100k,
+ * F = 64, one window instead of two makes the K = 3 basis 10-15% faster). */
+#define GSQ_CHEB_WINDOW_BYTES (32 << 20)
 /* Outputs larger than this are written with non-temporal stores when the
  * caller knows they are not read again soon. */
 #define GSQ_SPMM_STREAM_BYTES (32 << 20)

@@ -56,6 +56,18 @@ static const gsq__spmm_rows_fn rows_impl[GSQ_ISA_COUNT] = {
 
 gsq__spmm_rows_fn gsq__spmm_rows(void) { return rows_impl[gsq__isa()]; }
 
+void gsq__copy_rows_generic(int64_t r0, int64_t r1, int64_t nfeat, const float *src,
+                            int64_t lds, float *dst, int64_t ldd, bool stream) {
+    (void)stream;
+    for (int64_t i = r0; i < r1; i++)
+        memcpy(dst + i * ldd, src + i * lds, (size_t)nfeat * sizeof(float));
+}
+
+static const gsq__copy_rows_fn copy_impl[GSQ_ISA_COUNT] = {
+    gsq__copy_rows_generic, gsq__copy_rows_avx2, gsq__copy_rows_avx512};
+
+gsq__copy_rows_fn gsq__copy_rows(void) { return copy_impl[gsq__isa()]; }
+
 /* The first row i in [0, nrows] with row_ptr[i] + i >= target. */
 static int64_t first_row_at(const int64_t *row_ptr, int64_t nrows,
                             int64_t target) {
@@ -77,11 +89,10 @@ void gsq__split_rows(const int64_t *row_ptr, int64_t nrows, int tid, int nth,
     *hi = first_row_at(row_ptr, nrows, total * (tid + 1) / nth);
 }
 
-int gsq__spmm_windows(int64_t ncols, int64_t nfeat) {
+int gsq__spmm_windows(int64_t ncols, int64_t nfeat, int64_t budget) {
     const int64_t row_bytes =
         (nfeat < GSQ_SPMM_BLOCK ? nfeat : GSQ_SPMM_BLOCK) * (int64_t)sizeof(float);
-    const int64_t n = (ncols * row_bytes + GSQ_SPMM_WINDOW_BYTES - 1) /
-                      GSQ_SPMM_WINDOW_BYTES;
+    const int64_t n = (ncols * row_bytes + budget - 1) / budget;
     return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
@@ -107,7 +118,7 @@ static void spmm_task(void *p, int tid, int nth) {
     const struct spmm_task *t = p;
     int64_t lo, hi;
     gsq__split_rows(t->args.row_ptr, t->nrows, tid, nth, &lo, &hi);
-    const int nw = gsq__spmm_windows(t->ncols, t->args.nfeat);
+    const int nw = gsq__spmm_windows(t->ncols, t->args.nfeat, GSQ_SPMM_WINDOW_BYTES);
     for (int w = 0; w < nw && lo < hi; w++) {
         const struct gsq__spmm_args a = gsq__spmm_pass(&t->args, t->ncols, w, nw);
         t->rows(&a, lo, hi);

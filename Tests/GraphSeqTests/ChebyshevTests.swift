@@ -128,12 +128,12 @@ final class ChebyshevTests: XCTestCase {
                                                         into: Tensor.zeros([5, 3])))
     }
 
-    /// n = 70000, 64 features: two column windows, a streamed basis (54 MB)
+    /// n = 140000, 64 features: two column windows, a streamed basis (108 MB)
     /// and contiguous gather copies. The basis is checked on every 50th row
     /// against the sparse recursion in double; backward by the dot-product
     /// identity. (Loops over raw buffers keep the debug build fast.)
     func testLargeOperatorMatchesSparseRecursion() throws {
-        let (n, nfeat, K) = (70_000, 64, 3)
+        let (n, nfeat, K) = (140_000, 64, 3)
         var rng = TestRNG(seed: 71)
         var rows: [Int32] = [], cols: [Int32] = [], w: [Float] = []
         for i in 0..<n where i % 5 != 0 {
