@@ -76,11 +76,13 @@ static void basis_task(void *p, int tid, int nth) {
     const int64_t nf = c->nfeat, ldb = c->ldb;
     int64_t lo, hi;
     gsq__split_rows(c->op->row_ptr, c->op->nrows, tid, nth, &lo, &hi);
-    c->copy(lo, hi, nf, c->x, c->ldx, c->basis, ldb, c->stream); /* T_0 = X */
-    if (c->K > 1) { /* T_1 = L X: reads only X, so no barrier */
-        const struct gsq__spmm_args a = product(
+    if (c->K == 1) { /* T_0 = X */
+        c->copy(lo, hi, nf, c->x, c->ldx, c->basis, ldb, c->stream);
+    } else { /* T_1 = L X, copying X to T_0 on the way: reads only X, so no barrier */
+        struct gsq__spmm_args a = product(
             c, 1.0f, c->x, c->ldx, 0.0f, NULL, term(c, 1), ldb,
             c->K > 2 ? c->gather[1] : NULL);
+        a.copy_from = c->x, a.ld_copy_from = c->ldx, a.copy_to = term(c, 0), a.ld_copy_to = ldb;
         run(c, &a, lo, hi, NULL, 0);
     }
     for (int64_t k = 2; k < c->K; k++) { /* T_k = 2 L T_{k-1} - T_{k-2} */

@@ -60,6 +60,8 @@ GSQ_HIDDEN gsq_status_t gsq__check_cheb_operator(const char *fn, gsq_graph_t lha
  * computes it. values == NULL means ones. With beta == 0, z is not read (may
  * be NULL); z may equal y (ldz == ldy). When y2 is not NULL the result is
  * also stored there (ldy2), e.g. as a contiguous copy for later gathers.
+ * When copy_to is not NULL, row i of copy_from is copied to its row i as
+ * well (stored like y): a sequential stream that hides behind the gathers.
  * With stream, full 64-byte aligned rows of y bypass the cache. */
 struct gsq__spmm_args {
     const int64_t *row_ptr;
@@ -76,6 +78,10 @@ struct gsq__spmm_args {
     int64_t ldy;
     float *y2;
     int64_t ldy2;
+    const float *copy_from;
+    int64_t ld_copy_from;
+    float *copy_to;
+    int64_t ld_copy_to;
     int32_t col_lo, col_hi;
     bool windowed;    /* false: the window is every column (no search) */
     bool stream;      /* y is not read again soon: non-temporal stores */
@@ -116,7 +122,8 @@ GSQ_HIDDEN gsq__copy_rows_fn gsq__copy_rows(void);
 GSQ_HIDDEN int gsq__spmm_windows(int64_t ncols, int64_t nfeat, int64_t budget);
 /* The arguments of pass w of nw for a product described by `full` (window
  * over every column): window w's columns; passes after the first accumulate
- * into y (beta = 1, z = y); only the last pass stores y2 or streams y. */
+ * into y (beta = 1, z = y); only the last pass stores y2, copies rows or
+ * streams y. */
 GSQ_HIDDEN struct gsq__spmm_args gsq__spmm_pass(const struct gsq__spmm_args *full,
                                                 int64_t ncols, int w, int nw);
 

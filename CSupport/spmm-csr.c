@@ -47,6 +47,9 @@ void gsq__spmm_rows_generic(const struct gsq__spmm_args *a, int64_t r0,
             }
             if (a->y2)
                 memcpy(a->y2 + i * a->ldy2 + c, y, (size_t)w * sizeof(float));
+            if (a->copy_to)
+                memcpy(a->copy_to + i * a->ld_copy_to + c,
+                       a->copy_from + i * a->ld_copy_from + c, (size_t)w * sizeof(float));
         }
     }
 }
@@ -104,7 +107,7 @@ struct gsq__spmm_args gsq__spmm_pass(const struct gsq__spmm_args *full,
     a.windowed = nw > 1;
     a.prefetch = (int64_t)GSQ_SPMM_PREFETCH * nw;
     if (w > 0) a.beta = 1.0f, a.z = a.y, a.ldz = a.ldy;
-    if (w < nw - 1) a.y2 = NULL, a.stream = false;
+    if (w < nw - 1) a.y2 = NULL, a.copy_to = NULL, a.stream = false;
     return a;
 }
 

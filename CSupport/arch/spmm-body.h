@@ -68,6 +68,16 @@ block_rows(const struct gsq__spmm_args *a, int64_t r0, int64_t r1, int64_t c,
             for (int v = 0; v < nv - 1; v++) vstore(y2 + VL * v, acc[v]);
             vstore_m(y2 + VL * (nv - 1), acc[nv - 1], m);
         }
+        if (a->copy_to) {
+            const float *s = a->copy_from + i * a->ld_copy_from + c;
+            float *d = a->copy_to + i * a->ld_copy_to + c;
+            if (a->stream && full && ((uintptr_t)d % sizeof(V)) == 0) {
+                for (int v = 0; v < nv; v++) vstream(d + VL * v, vload(s + VL * v));
+            } else {
+                for (int v = 0; v < nv - 1; v++) vstore(d + VL * v, vload(s + VL * v));
+                vstore_m(d + VL * (nv - 1), vload_m(s + VL * (nv - 1), m), m);
+            }
+        }
     }
 }
 
