@@ -56,9 +56,10 @@ extension KernelBenchmarks {
             emit(record)
         }
 
-        for lstm in [true, false] {
-            for backward in [false, true] { try run(small, lstm: lstm, backward: backward) }
+        for shape in [small, large] {
+            for lstm in [true, false] {
+                for backward in [false, true] { try run(shape, lstm: lstm, backward: backward) }
+            }
         }
-        try run(large, lstm: true, backward: false)
     }
 }
