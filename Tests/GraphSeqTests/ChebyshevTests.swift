@@ -223,33 +223,55 @@ final class BatchedChebyshevTests: XCTestCase {
         return (l, denseFromCSR(n, n, rp, ci, v))
     }
 
-    /// Forward and adjoint against the dense recursion, over awkward shapes,
-    /// both paths (n = 3000 with K = 5 exceeds the in-cache block budget), every
-    /// ISA and thread count, bitwise identical across thread counts; the forward
-    /// also bitwise equal to gsq_cheb_basis reordered.
+    /// Forward and adjoint against the dense recursion (the sparse one in
+    /// double for n > 1000, symmetric L), over awkward shapes, both paths
+    /// (n = 2100 with K = 64 exceeds the in-cache block budget), every ISA and
+    /// thread count, bitwise identical across thread counts; the forward also
+    /// bitwise equal to gsq_cheb_basis reordered.
     func testBatchedBasisAndAdjointMatchReference() throws {
         var rng = TestRNG(seed: 61)
         let cases: [(n: Int, K: Int, batch: Int, nfeat: Int, sym: Bool)] = [
             (1, 1, 1, 1, true), (37, 3, 5, 7, true), (37, 4, 3, 17, false), (23, 2, 64, 5, true),
-            (50, 3, 2, 100, false), (3000, 5, 3, 6, true),
+            (50, 3, 2, 100, false), (3000, 5, 3, 6, true), (2100, 64, 2, 1, true),
         ]
         for (n, K, batch, nfeat, sym) in cases {
             let (l, dense) = try laplacian(n: n, seed: UInt64(n + K), symmetric: sym)
             let width = batch * nfeat, ldx = width + 3, ldb = K * nfeat + 5
             let x = rng.floats(n * ldx)
-            let ref = chebyshevBasisReference(dense, DenseMatrix(x, rows: n, columns: width, ld: ldx), order: K).a
-            let expected = batchedLayout(ref, n: n, K: K, batch: batch, nfeat: nfeat, ldb: ldb, pad: -7)
             let g = rng.floats(n * batch * ldb)
             // G in node-major layout, for the reference adjoint.
             var gNodeMajor = [Float](repeating: 0, count: n * K * width)
             for i in 0..<n { for b in 0..<batch { for k in 0..<K { for f in 0..<nfeat {
                 gNodeMajor[i * K * width + k * width + b * nfeat + f] = g[(i * batch + b) * ldb + k * nfeat + f]
             } } } }
-            let adj = chebyshevBackwardReference(dense, DenseMatrix(gNodeMajor, rows: n, columns: K * width, ld: K * width),
-                                                 order: K)
+            // The basis (node-major) and the adjoint (n x width).
+            let (ref, adj): ([Double], [Double])
+            if n <= 1000 {
+                ref = chebyshevBasisReference(dense, DenseMatrix(x, rows: n, columns: width, ld: ldx), order: K).a
+                adj = chebyshevBackwardReference(dense, DenseMatrix(gNodeMajor, rows: n, columns: K * width,
+                                                                    ld: K * width), order: K).a
+            } else {   // symmetric L: the adjoint is sum_k T_k(L) G_k
+                XCTAssertTrue(sym)
+                let (rp, ci, v) = l.csr
+                func column(_ a: [Float], ld: Int, from: Int) -> [Double] {
+                    (0..<n).flatMap { i in (0..<width).map { Double(a[i * ld + from + $0]) } }
+                }
+                let terms = sparseChebyshevTerms(rp, ci, v, column(x, ld: ldx, from: 0), nfeat: width, order: K)
+                ref = (0..<n).flatMap { i in (0..<K).flatMap { k in terms[k][(i * width)..<((i + 1) * width)] } }
+                var sum = [Double](repeating: 0, count: n * width)
+                for k in 0..<K {
+                    let gk = column(gNodeMajor, ld: K * width, from: k * width)
+                    let tk = sparseChebyshevTerms(rp, ci, v, gk, nfeat: width, order: k + 1)[k]
+                    for e in 0..<sum.count { sum[e] += tk[e] }
+                }
+                adj = sum
+            }
+            let expected = batchedLayout(ref, n: n, K: K, batch: batch, nfeat: nfeat, ldb: ldb, pad: -7)
             let lddx = width + 2, dx0 = rng.floats(n * lddx)
             var expectedDx = dx0.map(Double.init)
-            for i in 0..<n { for f in 0..<width { expectedDx[i * lddx + f] = adj[i, f] + 0.5 * Double(dx0[i * lddx + f]) } }
+            for i in 0..<n {
+                for f in 0..<width { expectedDx[i * lddx + f] = adj[i * width + f] + 0.5 * Double(dx0[i * lddx + f]) }
+            }
             let what = "n=\(n) K=\(K) batch=\(batch) nfeat=\(nfeat) sym=\(sym)"
             var first: [ISA: ([Float], [Float])] = [:]
             try forEachConfiguration { isa, threads in
