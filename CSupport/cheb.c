@@ -15,7 +15,6 @@
 struct cheb {
     const struct gsq_graph *op; /* L (forward) or L^T (backward) */
     gsq__spmm_rows_fn rows;
-    gsq__copy_rows_fn copy;
     int windows; /* column windows of every product (gsq__spmm_windows) */
     bool stream; /* forward: the basis is too large to stay in cache */
     int64_t K, nfeat;
@@ -77,7 +76,8 @@ static void basis_task(void *p, int tid, int nth) {
     int64_t lo, hi;
     gsq__split_rows(c->op->row_ptr, c->op->nrows, tid, nth, &lo, &hi);
     if (c->K == 1) { /* T_0 = X */
-        c->copy(lo, hi, nf, c->x, c->ldx, c->basis, ldb, c->stream);
+        for (int64_t i = lo; i < hi; i++)
+            memcpy(c->basis + i * ldb, c->x + i * c->ldx, (size_t)nf * sizeof(float));
     } else { /* T_1 = L X, copying X to T_0 on the way: reads only X, so no barrier */
         struct gsq__spmm_args a = product(
             c, 1.0f, c->x, c->ldx, 0.0f, NULL, term(c, 1), ldb,
@@ -194,7 +194,7 @@ gsq_status_t gsq_cheb_basis(gsq_graph_t lhat, int64_t K, int64_t nfeat,
     GSQ_TRY(gsq__check_matrix(fn, "basis", basis, n, K * nfeat, ldb));
     GSQ_TRY(gsq__check_disjoint(fn, "basis", basis, n, K * nfeat, ldb, "x", x, n,
                                 nfeat, ldx));
-    struct cheb c = {.op = lhat, .rows = gsq__spmm_rows(), .copy = gsq__copy_rows(),
+    struct cheb c = {.op = lhat, .rows = gsq__spmm_rows(),
                      .windows = gsq__spmm_windows(n, nfeat, GSQ_CHEB_WINDOW_BYTES),
                      .K = K, .nfeat = nfeat, .x = x, .ldx = ldx, .basis = basis, .ldb = ldb,
                      .stream = (double)n * ldb * sizeof(float) >= GSQ_SPMM_STREAM_BYTES};

@@ -99,23 +99,6 @@ GSQ_HIDDEN void gsq__spmm_rows_avx512(const struct gsq__spmm_args *a,
 /* The row kernel of the active ISA. */
 GSQ_HIDDEN gsq__spmm_rows_fn gsq__spmm_rows(void);
 
-/* Copies rows [r0, r1) of nfeat floats from src (lds apart) to dst (ldd
- * apart); with stream, whole aligned vectors bypass the cache. */
-typedef void (*gsq__copy_rows_fn)(int64_t r0, int64_t r1, int64_t nfeat,
-                                  const float *src, int64_t lds, float *dst,
-                                  int64_t ldd, bool stream);
-GSQ_HIDDEN void gsq__copy_rows_generic(int64_t r0, int64_t r1, int64_t nfeat,
-                                       const float *src, int64_t lds, float *dst,
-                                       int64_t ldd, bool stream);
-GSQ_HIDDEN void gsq__copy_rows_avx2(int64_t r0, int64_t r1, int64_t nfeat,
-                                    const float *src, int64_t lds, float *dst,
-                                    int64_t ldd, bool stream);
-GSQ_HIDDEN void gsq__copy_rows_avx512(int64_t r0, int64_t r1, int64_t nfeat,
-                                      const float *src, int64_t lds, float *dst,
-                                      int64_t ldd, bool stream);
-/* The row copy of the active ISA. */
-GSQ_HIDDEN gsq__copy_rows_fn gsq__copy_rows(void);
-
 /* How many column windows a product over ncols columns uses, so that one
  * window of x (up to GSQ_SPMM_BLOCK features per row) fits in `budget`
  * bytes. A function of the shape only, never of threads. */

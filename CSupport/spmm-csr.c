@@ -59,17 +59,6 @@ static const gsq__spmm_rows_fn rows_impl[GSQ_ISA_COUNT] = {
 
 gsq__spmm_rows_fn gsq__spmm_rows(void) { return rows_impl[gsq__isa()]; }
 
-void gsq__copy_rows_generic(int64_t r0, int64_t r1, int64_t nfeat, const float *src,
-                            int64_t lds, float *dst, int64_t ldd, bool stream) {
-    (void)stream;
-    for (int64_t i = r0; i < r1; i++)
-        memcpy(dst + i * ldd, src + i * lds, (size_t)nfeat * sizeof(float));
-}
-
-static const gsq__copy_rows_fn copy_impl[GSQ_ISA_COUNT] = {
-    gsq__copy_rows_generic, gsq__copy_rows_avx2, gsq__copy_rows_avx512};
-
-gsq__copy_rows_fn gsq__copy_rows(void) { return copy_impl[gsq__isa()]; }
 
 /* The first row i in [0, nrows] with row_ptr[i] + i >= target. */
 static int64_t first_row_at(const int64_t *row_ptr, int64_t nrows,

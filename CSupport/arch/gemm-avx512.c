@@ -226,6 +226,11 @@ TARGET void gsq__sgemm_pack_avx512(int64_t kc, const float *src, int64_t ld,
     }
 }
 
+/* The first n lanes (n <= 0: none). */
+static inline __mmask16 first_lanes(int64_t n) {
+    return n <= 0 ? 0 : n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1);
+}
+
 TARGET void gsq__sgemm_copy_avx512(int64_t kc, const float *src, int64_t ld,
                                    int64_t cols, int width, int64_t panel_floats,
                                    float *dst) {
@@ -233,11 +238,8 @@ TARGET void gsq__sgemm_copy_avx512(int64_t kc, const float *src, int64_t ld,
         for (int64_t c0 = 0, x = 0; c0 < cols; c0 += width, x++)
             for (int c = 0; c < width; c += 16) { /* 16 panel columns at a time */
                 const int64_t real = cols - c0 - c, lanes = width - c < 16 ? width - c : 16;
-                const __mmask16 keep = (__mmask16)(0xFFFFu >> (16 - lanes));
-                const __mmask16 load = real >= lanes ? keep
-                                       : real > 0    ? (__mmask16)(0xFFFFu >> (16 - real))
-                                                     : 0;
-                _mm512_mask_storeu_ps(dst + x * panel_floats + c, keep,
-                                      _mm512_maskz_loadu_ps(load, src + c0 + c));
+                _mm512_mask_storeu_ps(dst + x * panel_floats + c, first_lanes(lanes),
+                                      _mm512_maskz_loadu_ps(first_lanes(real < lanes ? real : lanes),
+                                                            src + c0 + c));
             }
 }

@@ -8,7 +8,6 @@ typedef __m256i VM;
 #define VL 8
 #define SPMM_FN __attribute__((target("avx2,fma")))
 #define SPMM_ROWS_FN SPMM_FN void gsq__spmm_rows_avx2
-#define SPMM_COPY_FN SPMM_FN void gsq__copy_rows_avx2
 
 #define vset1 _mm256_set1_ps
 #define vzero _mm256_setzero_ps

@@ -8,7 +8,6 @@ typedef __mmask16 VM;
 #define VL 16
 #define SPMM_FN __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 #define SPMM_ROWS_FN SPMM_FN void gsq__spmm_rows_avx512
-#define SPMM_COPY_FN SPMM_FN void gsq__copy_rows_avx512
 
 #define vset1 _mm512_set1_ps
 #define vzero _mm512_setzero_ps

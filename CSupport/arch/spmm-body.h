@@ -4,7 +4,6 @@
  *   V, VM, VL            a vector of VL floats and its tail-mask type
  *   SPMM_FN              attributes of the always-inlined block kernel
  *   SPMM_ROWS_FN         the name (with attributes) of the entry point
- *   SPMM_COPY_FN         the same for the row copy
  *   vset1(x) vzero() vload(p) vload_m(p, m) vstore(p, v) vstore_m(p, v, m)
  *   vstream(p, v) vmul(a, b), vfma(a, b, c) = a * b + c
  *   vtail_mask(n)        the first n lanes, 1 <= n <= VL
@@ -106,21 +105,4 @@ SPMM_ROWS_FN(const struct gsq__spmm_args *a, int64_t r0, int64_t r1) {
         }
     }
     if (a->stream) _mm_sfence(); /* order streamed rows before any barrier */
-}
-
-SPMM_COPY_FN(int64_t r0, int64_t r1, int64_t nfeat, const float *src, int64_t lds,
-             float *dst, int64_t ldd, bool stream) {
-    for (int64_t i = r0; i < r1; i++) {
-        const float *s = src + i * lds;
-        float *d = dst + i * ldd;
-        int64_t f = 0;
-        if (stream && ((uintptr_t)d % sizeof(V)) == 0)
-            for (; f + VL <= nfeat; f += VL) vstream(d + f, vload(s + f));
-        for (; f + VL <= nfeat; f += VL) vstore(d + f, vload(s + f));
-        if (f < nfeat) {
-            const VM m = vtail_mask((int)(nfeat - f));
-            vstore_m(d + f, vload_m(s + f, m), m);
-        }
-    }
-    if (stream) _mm_sfence(); /* order streamed rows before any barrier */
 }
