@@ -153,8 +153,10 @@ final class RecurrentEngine {
             for direction in 0..<directions {
                 let u = layer * directions + direction
                 try forwardUnit(u, input: input, ws.units[u], layout, initialState: initialState)
-                copyRows(layout.rows, count: outSize, from: ws.units[u].h.base, stride: outSize,
-                         to: ws.outputs[layer].base + direction * outSize, stride: layerWidth)
+                if ws.outputs[layer] !== ws.units[u].h {
+                    copyRows(layout.rows, count: outSize, from: ws.units[u].h.base, stride: outSize,
+                             to: ws.outputs[layer].base + direction * outSize, stride: layerWidth)
+                }
             }
             if dropout && layer + 1 < options.numLayers {
                 drawMask(ws.masks[layer])
@@ -593,7 +595,8 @@ final class RecurrentEngine {
         let rows: Int, batch: Int
         let packedInput: FloatBuffer
         let units: [UnitBuffers]
-        /// Each layer's output, and (between layers) its mask and masked copy.
+        /// Each layer's output (a single direction's unit h itself), and
+        /// (between layers) its mask and masked copy.
         let outputs: [FloatBuffer]
         let masks: [FloatBuffer], dropped: [FloatBuffer]
         private unowned let engine: RecurrentEngine
@@ -605,7 +608,8 @@ final class RecurrentEngine {
             engine = e
             packedInput = FloatBuffer(rows * e.inputSize)
             units = e.units.map { _ in UnitBuffers(e, rows: rows) }
-            outputs = (0..<e.options.numLayers).map { _ in FloatBuffer(rows * e.layerWidth) }
+            outputs = e.options.directions == 1 ? units.map(\.h)
+                : (0..<e.options.numLayers).map { _ in FloatBuffer(rows * e.layerWidth) }
             let between = e.options.dropout > 0 ? e.options.numLayers - 1 : 0
             masks = (0..<between).map { _ in FloatBuffer(rows * e.layerWidth) }
             dropped = (0..<between).map { _ in FloatBuffer(rows * e.layerWidth) }
