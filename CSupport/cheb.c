@@ -82,7 +82,8 @@ static void basis_task(void *p, int tid, int nth) {
         struct gsq__spmm_args a = product(
             c, 1.0f, c->x, c->ldx, 0.0f, NULL, term(c, 1), ldb,
             c->K > 2 ? c->gather[1] : NULL);
-        a.copy_from = c->x, a.ld_copy_from = c->ldx, a.copy_to = term(c, 0), a.ld_copy_to = ldb;
+        a.copy_from = c->x, a.ld_copy_from = c->ldx;
+        a.copy_to = term(c, 0), a.ld_copy_to = ldb;
         run(c, &a, lo, hi, NULL, 0);
     }
     for (int64_t k = 2; k < c->K; k++) { /* T_k = 2 L T_{k-1} - T_{k-2} */

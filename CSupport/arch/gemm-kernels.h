@@ -88,18 +88,18 @@ GSQ_HIDDEN void gsq__sgemm_avx512_rows(int64_t kc, float alpha, const float *a,
                                        int64_t ldc, int rows, int cols,
                                        const char *const *prefetch, int n_prefetch);
 GSQ_HIDDEN void gsq__sgemm_copy_generic(int64_t kc, const float *src, int64_t ld,
-                                    int64_t cols, int width, int64_t panel_floats,
-                                    float *dst);
+                                         int64_t cols, int width, int64_t panel_floats,
+                                         float *dst);
 GSQ_HIDDEN void gsq__sgemm_pack_generic(int64_t kc, const float *src, int64_t ld,
                                         int rows, int width, float *dst);
 GSQ_HIDDEN void gsq__sgemm_copy_avx2(int64_t kc, const float *src, int64_t ld,
-                                    int64_t cols, int width, int64_t panel_floats,
-                                    float *dst);
+                                      int64_t cols, int width, int64_t panel_floats,
+                                      float *dst);
 GSQ_HIDDEN void gsq__sgemm_pack_avx2(int64_t kc, const float *src, int64_t ld,
                                      int rows, int width, float *dst);
 GSQ_HIDDEN void gsq__sgemm_copy_avx512(int64_t kc, const float *src, int64_t ld,
-                                    int64_t cols, int width, int64_t panel_floats,
-                                    float *dst);
+                                        int64_t cols, int width, int64_t panel_floats,
+                                        float *dst);
 GSQ_HIDDEN void gsq__sgemm_pack_avx512(int64_t kc, const float *src, int64_t ld,
                                        int rows, int width, float *dst);
 
