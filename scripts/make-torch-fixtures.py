@@ -25,27 +25,12 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
+from pygt import import_pygt
+
 warnings.filterwarnings("ignore")
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "pytorch")
 T, B, LENGTHS = 5, 3, [5, 2, 4]
 N, GT = 6, 3
-
-
-def import_pygt(cls):
-    # PyG-Temporal's package __init__ needs torch_sparse (evolvegcno.py); the two cells
-    # do not, so load their files directly if the package import fails.
-    try:
-        import torch_geometric_temporal.nn.recurrent as rec
-        return getattr(rec, cls)
-    except ImportError:
-        import importlib.util
-        spec = importlib.util.find_spec("torch_geometric_temporal")
-        base = os.path.join(list(spec.submodule_search_locations)[0], "nn", "recurrent")
-        fname = {"GConvLSTM": "gconv_lstm.py", "GConvGRU": "gconv_gru.py"}[cls]
-        ms = importlib.util.spec_from_file_location("pygt_" + fname[:-3], os.path.join(base, fname))
-        mod = importlib.util.module_from_spec(ms)
-        ms.loader.exec_module(mod)
-        return getattr(mod, cls)
 
 
 def fill_zero_params(model, gen):

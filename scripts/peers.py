@@ -62,6 +62,8 @@ import warnings
 import numpy as np
 import torch
 
+from pygt import import_pygt
+
 PEAK_MARK = "__PEAKMEM__"
 
 
@@ -116,24 +118,6 @@ def block_diagonal(edge_index, edge_weight, n, b):
     """B disjoint copies of a graph: node (copy c, node i) is c*n + i."""
     off = (torch.arange(b, dtype=torch.int64) * n).repeat_interleave(edge_index.size(1))
     return edge_index.repeat(1, b) + off, edge_weight.repeat(b)
-
-
-def import_pygt(cls):
-    """PyG-Temporal 0.56's package __init__ imports every model, and evolvegcno.py needs
-    torch_sparse (not installed with plain torch_geometric 2.x). GConvLSTM/GConvGRU
-    only need torch_geometric, so fall back to loading their files directly."""
-    try:
-        import torch_geometric_temporal.nn.recurrent as rec
-        return getattr(rec, cls)
-    except ImportError:
-        import importlib.util
-        spec = importlib.util.find_spec("torch_geometric_temporal")
-        base = os.path.join(list(spec.submodule_search_locations)[0], "nn", "recurrent")
-        fname = {"GConvLSTM": "gconv_lstm.py", "GConvGRU": "gconv_gru.py"}[cls]
-        mspec = importlib.util.spec_from_file_location("pygt_" + fname[:-3], os.path.join(base, fname))
-        mod = importlib.util.module_from_spec(mspec)
-        mspec.loader.exec_module(mod)
-        return getattr(mod, cls)
 
 
 # ---------------------------------------------------------------- kernels family

@@ -20,15 +20,11 @@
 /// let (y, state) = try lstm.forward(x, lengths: [4, 2], initialState: nil)  // x [4, 2, 16] -> y [4, 2, 16]
 /// let (dx, dState) = try lstm.backward(dy, stateGradient: nil)              // dState.h [2, 2, 8], .c [2, 2, 32]
 /// ```
-public final class LSTM: SequenceLayer {
-    public let inputSize: Int
-    public let hiddenSize: Int
+public final class LSTM: RecurrentLayer {
     /// 0, or the width of h after projection.
     public let projectionSize: Int
     public let peephole: Bool
     public let coupledInputForget: Bool
-    public let options: RecurrentOptions
-    private let engine: RecurrentEngine
 
     public init(inputSize: Int, hiddenSize: Int, options: RecurrentOptions = RecurrentOptions(),
                 peephole: Bool = false, coupledInputForget: Bool = false, projectionSize: Int = 0,
@@ -36,32 +32,11 @@ public final class LSTM: SequenceLayer {
         var cellOptions: LSTMCell.Options = []
         if peephole { cellOptions.insert(.peephole) }
         if coupledInputForget { cellOptions.insert(.coupled) }
-        engine = try RecurrentEngine(name: "LSTM", cell: .lstm(cellOptions), inputSize: inputSize,
-                                     hiddenSize: hiddenSize, projectionSize: projectionSize,
-                                     options: options, seed: seed)
-        self.inputSize = inputSize
-        self.hiddenSize = hiddenSize
         self.projectionSize = projectionSize
         self.peephole = peephole
         self.coupledInputForget = coupledInputForget
-        self.options = options
+        super.init(try RecurrentEngine(name: "LSTM", cell: .lstm(cellOptions), inputSize: inputSize,
+                                       hiddenSize: hiddenSize, projectionSize: projectionSize,
+                                       options: options, seed: seed))
     }
-
-    public var namedParameters: [(name: String, parameter: Parameter)] { engine.namedParameters }
-    public func setTraining(_ training: Bool) { engine.training = training }
-
-    public func forward(_ x: Tensor, lengths: [Int]? = nil, initialState: RecurrentState? = nil)
-        throws(GraphSeqError) -> (output: Tensor, state: RecurrentState) {
-        try engine.forward(x, lengths: lengths, initialState: initialState)
-    }
-
-    public func backward(_ outputGradient: Tensor, stateGradient: RecurrentState? = nil)
-        throws(GraphSeqError) -> (input: Tensor, initialState: RecurrentState) {
-        try engine.backward(outputGradient, stateGradient: stateGradient)
-    }
-
-    /// Not API (for tests): the dropout masks of the last forward, one per
-    /// layer but the last, in the output's layout; each element 0 or
-    /// 1 / (1 - dropout), 0 past a sequence's end. Empty without dropout.
-    public var _dropoutMasks: [Tensor] { engine.dropoutMasks }
 }

@@ -15,36 +15,13 @@ public typealias RNNActivation = RNNCell.Activation
 /// let (y, state) = try rnn.forward(x, lengths: nil, initialState: nil)   // [T, B, 8] -> [T, B, 16]
 /// let (dx, dh0) = try rnn.backward(dy, stateGradient: nil)
 /// ```
-public final class RNN: SequenceLayer {
-    public let inputSize: Int
-    public let hiddenSize: Int
+public final class RNN: RecurrentLayer {
     public let activation: RNNActivation
-    public let options: RecurrentOptions
-    private let engine: RecurrentEngine
 
     public init(inputSize: Int, hiddenSize: Int, activation: RNNActivation = .tanh,
                 options: RecurrentOptions = RecurrentOptions(), seed: UInt64) throws(GraphSeqError) {
-        engine = try RecurrentEngine(name: "RNN", cell: .rnn(activation), inputSize: inputSize,
-                                     hiddenSize: hiddenSize, options: options, seed: seed)
-        self.inputSize = inputSize
-        self.hiddenSize = hiddenSize
         self.activation = activation
-        self.options = options
+        super.init(try RecurrentEngine(name: "RNN", cell: .rnn(activation), inputSize: inputSize,
+                                       hiddenSize: hiddenSize, options: options, seed: seed))
     }
-
-    public var namedParameters: [(name: String, parameter: Parameter)] { engine.namedParameters }
-    public func setTraining(_ training: Bool) { engine.training = training }
-
-    public func forward(_ x: Tensor, lengths: [Int]? = nil, initialState: RecurrentState? = nil)
-        throws(GraphSeqError) -> (output: Tensor, state: RecurrentState) {
-        try engine.forward(x, lengths: lengths, initialState: initialState)
-    }
-
-    public func backward(_ outputGradient: Tensor, stateGradient: RecurrentState? = nil)
-        throws(GraphSeqError) -> (input: Tensor, initialState: RecurrentState) {
-        try engine.backward(outputGradient, stateGradient: stateGradient)
-    }
-
-    /// Not API: the dropout masks of the last forward (see `LSTM._dropoutMasks`).
-    public var _dropoutMasks: [Tensor] { engine.dropoutMasks }
 }
