@@ -124,14 +124,19 @@ def block_diagonal(edge_index, edge_weight, n, b):
 
 def kernels(args):
     warnings.filterwarnings("ignore", category=UserWarning)  # sparse CSR 'beta' notices
+    only = re.compile(args.only) if args.only else None
     g = torch.Generator().manual_seed(0)
 
     for m, n, k in [(2048, 2048, 2048), (13248, 198, 256), (13248, 192, 256), (2048, 512, 1024)]:
+        if only and not only.search(f"torch.mm_sgemm_{m}x{n}x{k}"):
+            continue
         a, b = torch.rand(m, k, generator=g), torch.rand(k, n, generator=g)
         ms = median_ms(lambda: torch.mm(a, b), args.reps)
         emit(f"torch.mm_sgemm_{m}x{n}x{k}", ms, gflops=2 * m * n * k / (ms * 1e6))
 
     n, deg, f = 100_000, 16, 64
+    if only and not only.search(f"torch.sparse.mm_spmm_csr_N{n}_deg{deg}_F{f}"):
+        return
     row_ptr, cols, vals = random_csr(n, deg, seed=1)
     x = torch.rand(n, f, generator=g)
     a = torch.sparse_csr_tensor(torch.from_numpy(row_ptr), torch.from_numpy(cols),
