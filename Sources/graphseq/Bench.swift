@@ -8,7 +8,9 @@ struct Bench: ParsableCommand {
             Each line has name (with the shape), threads, isa, median_ms, gflops or \
             gbps, and peak_ratio against this machine's FMA peak or STREAM-triad \
             bandwidth, both measured at the start of the same run (printed first). \
-            scripts/peers.py prints the PyTorch peers' lines under the same names.
+            scripts/peers.py prints the PyTorch peers' lines under the same names; \
+            scripts/compare runs both in alternating rounds and tabulates the \
+            speed-up of each round.
             """,
         subcommands: [Kernels.self, Layers.self]
     )
