@@ -128,26 +128,27 @@ def kernels(args):
     g = torch.Generator().manual_seed(0)
 
     for m, n, k in [(2048, 2048, 2048), (13248, 198, 256), (13248, 192, 256), (2048, 512, 1024)]:
-        if only and not only.search(f"torch.mm_sgemm_{m}x{n}x{k}"):
+        name = f"torch.mm_sgemm_{m}x{n}x{k}"
+        if only and not only.search(name):
             continue
         a, b = torch.rand(m, k, generator=g), torch.rand(k, n, generator=g)
         ms = median_ms(lambda: torch.mm(a, b), args.reps)
-        emit(f"torch.mm_sgemm_{m}x{n}x{k}", ms, gflops=2 * m * n * k / (ms * 1e6))
+        emit(name, ms, gflops=2 * m * n * k / (ms * 1e6))
 
     n, deg, f = 100_000, 16, 64
-    if only and not only.search(f"torch.sparse.mm_spmm_csr_N{n}_deg{deg}_F{f}"):
+    shape = f"spmm_csr_N{n}_deg{deg}_F{f}"
+    if only and not only.search("torch.sparse.mm_" + shape):
         return
     row_ptr, cols, vals = random_csr(n, deg, seed=1)
     x = torch.rand(n, f, generator=g)
     a = torch.sparse_csr_tensor(torch.from_numpy(row_ptr), torch.from_numpy(cols),
                                 torch.from_numpy(vals), size=(n, n))
-    emit(f"torch.sparse.mm_spmm_csr_N{n}_deg{deg}_F{f}",
-         median_ms(lambda: torch.sparse.mm(a, x), args.reps))
+    emit("torch.sparse.mm_" + shape, median_ms(lambda: torch.sparse.mm(a, x), args.reps))
     try:
         import scipy.sparse as sp
         a_sp = sp.csr_matrix((vals, cols, row_ptr), shape=(n, n))
         x_np = x.numpy()
-        emit(f"scipy_spmm_csr_N{n}_deg{deg}_F{f}", median_ms(lambda: a_sp @ x_np, args.reps))
+        emit("scipy_" + shape, median_ms(lambda: a_sp @ x_np, args.reps))
     except ImportError:
         pass
 
