@@ -8,8 +8,10 @@
  * of at least 32 features fit in 16 MiB) go feature block by feature block:
  * each thread takes whole blocks, runs the recursion on cache-resident
  * copies and writes the finished terms once, so memory sees X read once and
- * the basis written once, with no barrier. Larger graphs run the
- * term-by-term kernel (cheb.c) into a node-major scratch and reorder it.
+ * the basis written once, with no barrier. When a block's terms outgrow L2
+ * the recursion runs on the graph relabelled for locality (graph-order.c),
+ * its rows mapped back to nodes on the copies in and out. Larger graphs run
+ * the term-by-term kernel (cheb.c) into a node-major scratch and reorder it.
  * Each output is summed by the same row kernel in the same order either way
  * and whatever the thread count. */
 #include "graph-internal.h"
@@ -22,6 +24,9 @@
  * term-by-term path and its reorder by 20-35%; 16-wide blocks lose to it. */
 #define BLOCK_BYTES (16 << 20)
 #define MIN_BLOCK_WIDTH 32
+/* Terms of one block larger than this (about L2) run on the graph relabelled
+ * for locality (graph-order.c); smaller ones gather from L2 in any order. */
+#define RELABEL_BYTES (1 << 20)
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
@@ -35,7 +40,9 @@ static int64_t block_width(int64_t n, int64_t K) {
 }
 
 struct batched {
-    const struct gsq_graph *op; /* L (forward) or L^T (backward) */
+    /* L (forward) or L^T (backward), possibly relabelled: its row i is then
+     * node op->order[i] of X, the basis and dX. */
+    const struct gsq_graph *op;
     gsq__spmm_rows_fn rows;
     int64_t K, batch, nfeat, width; /* width: features per block */
     const float *x;                 /* forward: X */
@@ -71,10 +78,27 @@ static struct gsq__spmm_args block_product(const struct batched *c, int64_t w,
         .col_hi = (int32_t)c->op->ncols, .prefetch = GSQ_SPMM_PREFETCH};
 }
 
+/* The node of X, the basis and dX that block row i holds. */
+static int64_t node(const struct batched *c, int64_t i) {
+    return c->op->order ? c->op->order[i] : i;
+}
+
+#define AHEAD 4
+/* Prefetches the basis rows that block row i + AHEAD touches (features
+ * [c0, c0 + w) of node(i + AHEAD)) when the rows are visited out of order. */
+static void prefetch_rows(const struct batched *c, const float *rows, int64_t i, int64_t c0,
+                          int64_t w) {
+    if (!c->op->order || i + AHEAD >= c->op->nrows) return;
+    const float *p = rows + node(c, i + AHEAD) * c->batch * c->ldb;
+    const int64_t b0 = c0 / c->nfeat, b1 = (c0 + w - 1) / c->nfeat;
+    for (const float *q = p + b0 * c->ldb; q < p + b1 * c->ldb + c->K * c->nfeat; q += 16)
+        __builtin_prefetch(q, 0, 3);
+}
+
 static void forward_block(const struct batched *c, float *t, int64_t c0, int64_t w) {
     const int64_t n = c->op->nrows, ld = c->width, K = c->K, tn = n * ld;
     for (int64_t i = 0; i < n; i++) /* T_0 = X */
-        memcpy(t + i * ld, c->x + i * c->ldx + c0, (size_t)w * sizeof(float));
+        memcpy(t + i * ld, c->x + node(c, i) * c->ldx + c0, (size_t)w * sizeof(float));
     if (K > 1) { /* T_1 = L X */
         const struct gsq__spmm_args a = block_product(c, w, 1.0f, t, 0.0f, NULL, t + tn);
         c->rows(&a, 0, n);
@@ -85,7 +109,8 @@ static void forward_block(const struct batched *c, float *t, int64_t c0, int64_t
         c->rows(&a, 0, n);
     }
     for (int64_t i = 0; i < n; i++) {
-        float *row = c->basis + i * c->batch * c->ldb;
+        float *row = c->basis + node(c, i) * c->batch * c->ldb;
+        prefetch_rows(c, c->basis, i, c0, w);
         for (int64_t k = 0; k < K; k++)
             for (int64_t f = c0, run, at; f < c0 + w; f += run) {
                 run = run_at(c, k, f, c0 + w, &at);
@@ -107,7 +132,8 @@ static void axpby_block(const struct batched *c, int64_t w, float a, const float
 static void backward_block(const struct batched *c, float *t, int64_t c0, int64_t w) {
     const int64_t n = c->op->nrows, ld = c->width, K = c->K, tn = n * ld;
     for (int64_t i = 0; i < n; i++) {
-        const float *row = c->g + i * c->batch * c->ldb;
+        const float *row = c->g + node(c, i) * c->batch * c->ldb;
+        prefetch_rows(c, c->g, i, c0, w);
         for (int64_t k = 0; k < K; k++)
             for (int64_t f = c0, run, at; f < c0 + w; f += run) {
                 run = run_at(c, k, f, c0 + w, &at);
@@ -122,7 +148,7 @@ static void backward_block(const struct batched *c, float *t, int64_t c0, int64_
         if (k >= 2) axpby_block(c, w, -1.0f, t + k * tn, 1.0f, t + (k - 2) * tn);
     }
     for (int64_t i = 0; i < n; i++) {
-        float *d = c->dx + i * c->lddx + c0;
+        float *d = c->dx + node(c, i) * c->lddx + c0;
         const float *g0 = t + i * ld;
         if (c->beta == 0)
             memcpy(d, g0, (size_t)w * sizeof(float));
@@ -149,10 +175,14 @@ static void block_task(void *p, int tid, int nth) {
 
 /* Runs the blocked path (the caller has checked block_width() > 0); *used:
  * the threads it used. */
-static gsq_status_t run_blocked(struct batched *c, int *used) {
+static gsq_status_t run_blocked(const char *fn, struct batched *c, int *used) {
     const int64_t n = c->op->nrows, total = c->batch * c->nfeat;
     const int64_t blocks = (total + c->width - 1) / c->width;
     const int nth = (int)min64(gsq__threads_for((double)c->K * (c->op->nnz + n) * total), blocks);
+    if (n * c->width * (int64_t)sizeof(float) > RELABEL_BYTES) {
+        c->op = gsq__graph_relabelled(c->op, fn);
+        if (!c->op) return GSQ_ERR_OUT_OF_MEMORY;
+    }
     c->rows = gsq__spmm_rows();
     c->scratch = gsq__scratch((size_t)(nth * c->K * n * c->width) * sizeof(float));
     if (!c->scratch) return GSQ_ERR_OUT_OF_MEMORY;
@@ -215,11 +245,11 @@ static float *terms_scratch(const char *fn, int64_t floats) {
     return t;
 }
 
+/* path: "terms", "blocked" or "relabelled" (blocked, on the relabelled graph). */
 static void log_call(const char *fn, int threads, double t0, int64_t n, int64_t K,
-                     int64_t batch, int64_t nfeat, bool blocked) {
+                     int64_t batch, int64_t nfeat, const char *path) {
     gsq__log_kernel(fn, gsq__isa(), threads, t0, "n=%lld K=%lld batch=%lld nfeat=%lld path=%s",
-                    (long long)n, (long long)K, (long long)batch, (long long)nfeat,
-                    blocked ? "blocked" : "terms");
+                    (long long)n, (long long)K, (long long)batch, (long long)nfeat, path);
 }
 
 gsq_status_t gsq_cheb_basis_batched(gsq_graph_t lhat, int64_t K, int64_t batch,
@@ -237,11 +267,13 @@ gsq_status_t gsq_cheb_basis_batched(gsq_graph_t lhat, int64_t K, int64_t batch,
     if (n == 0 || total == 0) return GSQ_SUCCESS;
     const int64_t width = block_width(n, K);
     int used = gsq__num_threads(); /* the terms path: its kernels log their own */
+    const char *path = "terms";
     if (width > 0) {
         struct batched c = {.op = lhat, .K = K, .batch = batch, .nfeat = nfeat,
                             .width = width, .x = x, .ldx = ldx, .basis = basis,
                             .ldb = ldb};
-        GSQ_TRY(run_blocked(&c, &used));
+        GSQ_TRY(run_blocked(fn, &c, &used));
+        path = c.op->order ? "relabelled" : "blocked";
     } else if (batch == 1) { /* the node-major layout already */
         GSQ_TRY(gsq_cheb_basis(lhat, K, nfeat, x, ldx, basis, ldb));
     } else {
@@ -253,7 +285,7 @@ gsq_status_t gsq_cheb_basis_batched(gsq_graph_t lhat, int64_t K, int64_t batch,
         gsq__free(terms);
         GSQ_TRY(s);
     }
-    log_call(fn, used, t0, n, K, batch, nfeat, width > 0);
+    log_call(fn, used, t0, n, K, batch, nfeat, path);
     return GSQ_SUCCESS;
 }
 
@@ -275,11 +307,13 @@ gsq_status_t gsq_cheb_basis_batched_backward(gsq_graph_t lhat, int64_t K,
     if (!lt) return GSQ_ERR_OUT_OF_MEMORY;
     const int64_t width = block_width(n, K);
     int used = gsq__num_threads(); /* the terms path: its kernels log their own */
+    const char *path = "terms";
     if (width > 0) {
         struct batched c = {.op = lt, .K = K, .batch = batch, .nfeat = nfeat,
                             .width = width, .g = dbasis, .ldb = ldb, .beta = beta,
                             .dx = dx, .lddx = lddx};
-        GSQ_TRY(run_blocked(&c, &used));
+        GSQ_TRY(run_blocked(fn, &c, &used));
+        path = c.op->order ? "relabelled" : "blocked";
     } else { /* the term-by-term adjoint overwrites its input: a copy */
         float *terms = terms_scratch(fn, n * K * total);
         if (!terms) return GSQ_ERR_OUT_OF_MEMORY;
@@ -290,6 +324,6 @@ gsq_status_t gsq_cheb_basis_batched_backward(gsq_graph_t lhat, int64_t K,
         gsq__free(terms);
         GSQ_TRY(s);
     }
-    log_call(fn, used, t0, n, K, batch, nfeat, width > 0);
+    log_call(fn, used, t0, n, K, batch, nfeat, path);
     return GSQ_SUCCESS;
 }

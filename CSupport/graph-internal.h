@@ -9,16 +9,21 @@
 #include <stdatomic.h>
 
 /* A validated CSR matrix. The arrays are owned and immutable after creation;
- * values are always materialised. The transpose is built on the first
- * transposed product and cached (never for a symmetric matrix). */
+ * values are always materialised. Two derived operators are built on first
+ * use and cached: the transpose (never for a symmetric matrix) and the
+ * relabelled copy (graph-order.c). */
 struct gsq_graph {
     int64_t nrows, ncols, nnz;
     int64_t *row_ptr; /* nrows + 1 */
     int32_t *col_idx; /* nnz */
     float *values;    /* nnz */
     bool symmetric;
-    pthread_mutex_t transpose_lock;
-    _Atomic(struct gsq_graph *) transpose;
+    /* Only in a relabelled copy: row i is row order[i] of the original, its
+     * columns renumbered alike but kept in the original's entry order (so
+     * each row sums in the same order; columns are not sorted). */
+    int64_t *order;
+    pthread_mutex_t cache_lock;
+    _Atomic(struct gsq_graph *) transpose, relabelled;
 };
 
 /* A graph with uninitialised arrays for nnz entries (row_ptr[0] = 0), or NULL
@@ -31,6 +36,15 @@ GSQ_HIDDEN void gsq__graph_finish(struct gsq_graph *g);
  * cached transpose (built once, thread-safe). NULL (error recorded) on OOM. */
 GSQ_HIDDEN const struct gsq_graph *gsq__graph_transposed(struct gsq_graph *g,
                                                          const char *fn);
+/* The square graph g relabelled in a locality order (graph-order.c), built
+ * once and cached (thread-safe; the cache is not part of g's value, hence
+ * const). NULL (error recorded) on OOM. */
+GSQ_HIDDEN const struct gsq_graph *gsq__graph_relabelled(const struct gsq_graph *g,
+                                                         const char *fn);
+/* The cached operator built by `build` into *slot under g's cache lock. */
+GSQ_HIDDEN struct gsq_graph *gsq__graph_cached(
+    struct gsq_graph *g, _Atomic(struct gsq_graph *) *slot,
+    struct gsq_graph *(*build)(const struct gsq_graph *, const char *), const char *fn);
 
 /* Validates raw CSR arrays as gsq_graph_create_csr requires; values may be
  * NULL. Returns GSQ_ERR_INVALID_GRAPH / _INVALID_ARGUMENT naming `fn`. */

@@ -29,8 +29,9 @@ struct gsq_graph *gsq__graph_alloc(const char *fn, int64_t nrows, int64_t ncols,
     }
     g->nrows = nrows, g->ncols = ncols, g->nnz = nnz;
     g->row_ptr[0] = 0;
-    pthread_mutex_init(&g->transpose_lock, NULL);
+    pthread_mutex_init(&g->cache_lock, NULL);
     atomic_init(&g->transpose, NULL);
+    atomic_init(&g->relabelled, NULL);
     return g;
 }
 
@@ -58,8 +59,10 @@ void gsq__graph_finish(struct gsq_graph *g) { g->symmetric = compute_symmetric(g
 void gsq_graph_destroy(gsq_graph_t g) {
     if (!g) return;
     gsq_graph_destroy(atomic_load(&g->transpose));
-    pthread_mutex_destroy(&g->transpose_lock);
+    gsq_graph_destroy(atomic_load(&g->relabelled));
+    pthread_mutex_destroy(&g->cache_lock);
     gsq__free(g->row_ptr), gsq__free(g->col_idx), gsq__free(g->values);
+    gsq__free(g->order);
     free(g);
 }
 
@@ -88,19 +91,24 @@ static struct gsq_graph *build_transpose(const struct gsq_graph *g,
     return t;
 }
 
+struct gsq_graph *gsq__graph_cached(
+    struct gsq_graph *g, _Atomic(struct gsq_graph *) *slot,
+    struct gsq_graph *(*build)(const struct gsq_graph *, const char *), const char *fn) {
+    struct gsq_graph *t = atomic_load_explicit(slot, memory_order_acquire);
+    if (t) return t;
+    pthread_mutex_lock(&g->cache_lock);
+    t = atomic_load_explicit(slot, memory_order_relaxed);
+    if (!t) {
+        t = build(g, fn);
+        if (t) atomic_store_explicit(slot, t, memory_order_release);
+    }
+    pthread_mutex_unlock(&g->cache_lock);
+    return t;
+}
+
 const struct gsq_graph *gsq__graph_transposed(struct gsq_graph *g,
                                               const char *fn) {
-    if (g->symmetric) return g;
-    struct gsq_graph *t = atomic_load_explicit(&g->transpose, memory_order_acquire);
-    if (t) return t;
-    pthread_mutex_lock(&g->transpose_lock);
-    t = atomic_load_explicit(&g->transpose, memory_order_relaxed);
-    if (!t) {
-        t = build_transpose(g, fn);
-        if (t) atomic_store_explicit(&g->transpose, t, memory_order_release);
-    }
-    pthread_mutex_unlock(&g->transpose_lock);
-    return t;
+    return g->symmetric ? g : gsq__graph_cached(g, &g->transpose, build_transpose, fn);
 }
 
 /* ---- validation --------------------------------------------------------- */

@@ -224,15 +224,16 @@ final class BatchedChebyshevTests: XCTestCase {
     }
 
     /// Forward and adjoint against the dense recursion (the sparse one in
-    /// double for n > 1000, symmetric L), over awkward shapes, both paths
-    /// (n = 2100 with K = 64 exceeds the in-cache block budget), every ISA and
-    /// thread count, bitwise identical across thread counts; the forward also
-    /// bitwise equal to gsq_cheb_basis reordered.
+    /// double for n > 1100, symmetric L), over awkward shapes, all three paths
+    /// (n = 2100 with K = 64 exceeds the in-cache block budget; n = 1100 and
+    /// 3000 run on the relabelled graph), every ISA and thread count, bitwise
+    /// identical across thread counts; forward and adjoint also bitwise equal
+    /// to gsq_cheb_basis and gsq_cheb_basis_backward in node order.
     func testBatchedBasisAndAdjointMatchReference() throws {
         var rng = TestRNG(seed: 61)
         let cases: [(n: Int, K: Int, batch: Int, nfeat: Int, sym: Bool)] = [
             (1, 1, 1, 1, true), (37, 3, 5, 7, true), (37, 4, 3, 17, false), (23, 2, 64, 5, true),
-            (50, 3, 2, 100, false), (3000, 5, 3, 6, true), (2100, 64, 2, 1, true),
+            (50, 3, 2, 100, false), (1100, 3, 2, 9, false), (3000, 5, 3, 6, true), (2100, 64, 2, 1, true),
         ]
         for (n, K, batch, nfeat, sym) in cases {
             let (l, dense) = try laplacian(n: n, seed: UInt64(n + K), symmetric: sym)
@@ -246,7 +247,7 @@ final class BatchedChebyshevTests: XCTestCase {
             } } } }
             // The basis (node-major) and the adjoint (n x width).
             let (ref, adj): ([Double], [Double])
-            if n <= 1000 {
+            if n <= 1100 {
                 ref = chebyshevBasisReference(dense, DenseMatrix(x, rows: n, columns: width, ld: ldx), order: K).a
                 adj = chebyshevBackwardReference(dense, DenseMatrix(gNodeMajor, rows: n, columns: K * width,
                                                                     ld: K * width), order: K).a
@@ -278,6 +279,7 @@ final class BatchedChebyshevTests: XCTestCase {
                 var basis = [Float](repeating: -7, count: n * batch * ldb)
                 var nodeMajor = [Float](repeating: 0, count: n * K * width)
                 var dx = dx0, gCopy = g
+                var adjoint = [Float](repeating: 0, count: n * width), nodeAdjoint = adjoint, gTerms = gNodeMajor
                 try withHandle(l) { h in
                     XCTAssertEqual(gsq_cheb_basis_batched(h, Int64(K), Int64(batch), Int64(nfeat), x, Int64(ldx),
                                                           &basis, Int64(ldb)), GSQ_SUCCESS, String(cString: gsq_last_error()))
@@ -285,6 +287,10 @@ final class BatchedChebyshevTests: XCTestCase {
                                    GSQ_SUCCESS)
                     XCTAssertEqual(gsq_cheb_basis_batched_backward(h, Int64(K), Int64(batch), Int64(nfeat), g, Int64(ldb),
                                                                    0.5, &dx, Int64(lddx)), GSQ_SUCCESS)
+                    XCTAssertEqual(gsq_cheb_basis_batched_backward(h, Int64(K), Int64(batch), Int64(nfeat), g, Int64(ldb),
+                                                                   0, &adjoint, Int64(width)), GSQ_SUCCESS)
+                    XCTAssertEqual(gsq_cheb_basis_backward(h, Int64(K), Int64(width), &gTerms, Int64(K * width), 0,
+                                                           &nodeAdjoint, Int64(width)), GSQ_SUCCESS)
                 }
                 XCTAssertEqual(g, gCopy, "the gradient is left unchanged")
                 gCopy = []
@@ -293,6 +299,7 @@ final class BatchedChebyshevTests: XCTestCase {
                 let reordered = batchedLayout(nodeMajor.map(Double.init), n: n, K: K, batch: batch, nfeat: nfeat,
                                               ldb: ldb, pad: -7).map(Float.init)
                 XCTAssertNil(firstBitwiseDifference(basis, reordered), "same sums as gsq_cheb_basis: \(at)")
+                XCTAssertNil(firstBitwiseDifference(adjoint, nodeAdjoint), "same sums as gsq_cheb_basis_backward: \(at)")
                 XCTAssertLessThanOrEqual(toleranceRatio(dx, expectedDx, rtol: 1e-4, atol: 1e-4), 1, at)
                 if let base = first[isa] {
                     XCTAssertNil(firstBitwiseDifference(base.0, basis), at)
