@@ -83,9 +83,11 @@ static int64_t node(const struct batched *c, int64_t i) {
     return c->op->order ? c->op->order[i] : i;
 }
 
-#define AHEAD 4
 /* Prefetches the basis rows that block row i + AHEAD touches (features
- * [c0, c0 + w) of node(i + AHEAD)) when the rows are visited out of order. */
+ * [c0, c0 + w) of node(i + AHEAD)) when nodes are visited out of order,
+ * where the hardware prefetcher cannot guess them (measured at N = 10000:
+ * 10-15% off the copies; 2, 4 and 8 ahead alike). */
+#define AHEAD 4
 static void prefetch_rows(const struct batched *c, const float *rows, int64_t i, int64_t c0,
                           int64_t w) {
     if (!c->op->order || i + AHEAD >= c->op->nrows) return;

@@ -339,8 +339,10 @@ GSQ_API gsq_status_t gsq_cheb_basis_backward(gsq_graph_t lhat, int64_t K,
  * [k*nfeat, (k+1)*nfeat); columns past K * nfeat are left untouched (room for
  * other GEMM inputs). Same recursion and limits as gsq_cheb_basis (batch == 1
  * gives its layout); graphs up to tens of thousands of nodes run feature
- * block by feature block in cache (scratch of up to 16 MiB per thread),
- * larger ones through gsq_cheb_basis and a reorder (scratch of
+ * block by feature block in cache (scratch of up to 16 MiB per thread), on
+ * a copy of lhat renumbered for locality (reverse Cuthill-McKee, built on
+ * first use and kept with lhat; bitwise the same sums) once a block outgrows
+ * L2, larger ones through gsq_cheb_basis and a reorder (scratch of
  * n * K * batch * nfeat floats).
  */
 GSQ_API gsq_status_t gsq_cheb_basis_batched(gsq_graph_t lhat, int64_t K,
