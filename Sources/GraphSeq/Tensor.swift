@@ -27,7 +27,14 @@ public final class Tensor: @unchecked Sendable {
     private let allocatedBytes: Int
 
     /// A tensor of the given shape with every element zero.
-    public init(shape: [Int]) {
+    public convenience init(shape: [Int]) {
+        self.init(shape: shape, zeroed: true)
+    }
+
+    /// A tensor of the given shape whose elements are unspecified unless
+    /// `zeroed`: for buffers a kernel overwrites entirely, where clearing
+    /// would cost a pass over memory for nothing.
+    init(shape: [Int], zeroed: Bool) {
         precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in \(shape)")
         let (count, overflow) = shape.reduce((1, false)) { acc, d in
             let (p, o) = acc.0.multipliedReportingOverflow(by: d)
@@ -51,11 +58,13 @@ public final class Tensor: @unchecked Sendable {
             if bytes >= hugePage { _ = madvise(raw, bytes, MADV_HUGEPAGE) }
             #endif
         }
-        #if canImport(Glibc)
-        memset(raw, 0, bytes)
-        #else
-        raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
-        #endif
+        if zeroed {
+            #if canImport(Glibc)
+            memset(raw, 0, bytes)
+            #else
+            raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+            #endif
+        }
         storage = raw.bindMemory(to: Float.self, capacity: bytes / 4)
         owner = nil
     }
@@ -74,7 +83,7 @@ public final class Tensor: @unchecked Sendable {
         try require(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in \(shape)")
         let n = shape.reduce(1, *)
         try require(n == values.count, "Tensor: shape \(shape) needs \(n) values, got \(values.count)")
-        self.init(shape: shape)
+        self.init(shape: shape, zeroed: false)
         values.withUnsafeBufferPointer { storage.update(from: $0.baseAddress!, count: n) }
     }
 

@@ -52,6 +52,8 @@ final class SequenceLayerTests: XCTestCase {
     func testEachCellMatchesReference() throws {
         for (name, cell) in Self.allCells {
             try verify(Case(cell: cell), name)
+            // Every step with the whole batch: states chained in place.
+            try verify(Case(cell: cell, lengths: [4, 4, 4]), name + "_full_length")
         }
     }
 
@@ -62,6 +64,8 @@ final class SequenceLayerTests: XCTestCase {
                              ("gru", .gru(resetBeforeProduct: false)),
                              ("gru_reset_before_product", .gru(resetBeforeProduct: true))] {
             try verify(Case(cell: cell, hiddenSize: 3, options: options, steps: 4, lengths: [2, 4, 1]), name)
+            try verify(Case(cell: cell, hiddenSize: 3, options: options, steps: 3, lengths: [3, 3]),
+                       name + "_full_length")
         }
         // Zero initial state and equal lengths: the plain batch.
         try verify(Case(cell: .lstm(peephole: false, coupled: true, projectionSize: 0), options: options,
@@ -90,6 +94,19 @@ final class SequenceLayerTests: XCTestCase {
             let expected = c.reference.forward(params, x: doubles(x.values), steps: c.steps, batch: c.batch,
                                                lengths: lengths)
             XCTAssertLessThanOrEqual(toleranceRatio(y.values, expected.output, rtol: 1e-5, atol: 1e-5), 1, "\(lengths)")
+        }
+        // The same packed size with and without an idle last step: states
+        // chained in place, then copied per step, then chained again.
+        let short = try Tensor(shape: [c.steps - 1, c.batch, c.inputSize],
+                               values: Array(x.values.prefix((c.steps - 1) * c.batch * c.inputSize)))
+        let full = Array(repeating: c.steps - 1, count: c.batch)
+        for (input, steps, lengths) in [(short, c.steps - 1, nil), (x, c.steps, full), (short, c.steps - 1, nil)] {
+            let y = try layer.forward(input, lengths: lengths, initialState: nil).output
+            let expected = c.reference.forward(params, x: doubles(input.values), steps: steps, batch: c.batch,
+                                               lengths: full)
+            let valid = (c.steps - 1) * c.batch * 2 * c.hiddenSize
+            XCTAssertLessThanOrEqual(toleranceRatio(Array(y.values.prefix(valid)), Array(expected.output.prefix(valid)),
+                                                    rtol: 1e-5, atol: 1e-5), 1, "steps \(steps)")
         }
     }
 

@@ -189,8 +189,10 @@ final class GCRNParameters {
     /// each row of `bases` ([T, N*B, rowWidth] each).
     func inputBasis(_ x: Tensor, _ lhat: Graph, into bases: [Tensor]) throws(GraphSeqError) {
         let (T, N, B, F, K) = (x.shape[0], x.shape[1], x.shape[2], inputSize, order)
-        let nodeMajor = Tensor(shape: [N, T * B * F]), terms = Tensor(shape: [N, K * T * B * F])
-        let rows = Tensor(shape: [T * N * B, K * F])
+        // Each is overwritten whole by the permutation or basis writing it.
+        let nodeMajor = Tensor(shape: [N, T * B * F], zeroed: false)
+        let terms = Tensor(shape: [N, K * T * B * F], zeroed: false)
+        let rows = Tensor(shape: [T * N * B, K * F], zeroed: false)
         try withPointers([x, nodeMajor, terms, rows] + bases) { (p) throws(GraphSeqError) in
             permuteBlocks(p[0], p[1], sizes: [T, N], order: [1, 0], block: B * F)
             try check(gsq_cheb_basis(lhat.handle, Int64(K), Int64(T * B * F), p[1], Int64(T * B * F),
@@ -217,8 +219,10 @@ final class GCRNParameters {
     func inputBasisBackward(_ dbasis: Tensor, steps T: Int, nodes N: Int, batch B: Int,
                             _ lhat: Graph) throws(GraphSeqError) -> Tensor {
         let (F, K) = (inputSize, order)
-        let terms = Tensor(shape: [N, K * T * B * F]), nodeMajor = Tensor(shape: [N, T * B * F])
-        let dx = Tensor(shape: [T, N, B, F])
+        // Each is overwritten whole by the permutation or adjoint writing it.
+        let terms = Tensor(shape: [N, K * T * B * F], zeroed: false)
+        let nodeMajor = Tensor(shape: [N, T * B * F], zeroed: false)
+        let dx = Tensor(shape: [T, N, B, F], zeroed: false)
         try withPointers([dbasis, terms, nodeMajor, dx]) { (p) throws(GraphSeqError) in
             permuteBlocks(p[0], p[1], sizes: [T, N, B, K], order: [1, 3, 0, 2], block: F)
             try check(gsq_cheb_basis_backward(lhat.handle, Int64(K), Int64(T * B * F), p[1],

@@ -97,8 +97,8 @@ public final class GConvGRU: GCRNRecurrence {
         let resetBasis = buffer([T, rows, KC], reusing: old?.resetBasis)
         try core.inputBasis(x, lhat, into: [basis, resetBasis])
         let gates = buffer([T + 1, rows, 3 * H], reusing: old?.gates)
-        let rh = Tensor(shape: [rows, H])
-        let output = Tensor(shape: [T, N, B, H])
+        let rh = Tensor(shape: [rows, H], zeroed: false)
+        let output = Tensor(shape: [T, N, B, H], zeroed: false)
         let h0 = initialState?.h, bias = summedBias()
         let hidden = HiddenBasis(lhat: lhat, batch: B, channels: H, order: K)
         let stacked = core.stackedWeight()
@@ -145,8 +145,9 @@ public final class GConvGRU: GCRNRecurrence {
         }
         let (KF, KC) = (K * core.inputSize, core.rowWidth)
         let dh = [Tensor(shape: shape), Tensor(shape: shape)]
-        let drow = Tensor(shape: [rows, KC]), dreset = Tensor(shape: [rows, KC])
-        let drh = Tensor(shape: [rows, H]), dbx = Tensor(shape: [T * rows, KF])
+        // Every step overwrites these whole.
+        let drow = Tensor(shape: [rows, KC], zeroed: false), dreset = Tensor(shape: [rows, KC], zeroed: false)
+        let drh = Tensor(shape: [rows, H], zeroed: false), dbx = Tensor(shape: [T * rows, KF], zeroed: false)
         let dbias = Tensor(shape: [3 * H])
         let hidden = HiddenBasis(lhat: tape.lhat, batch: B, channels: H, order: K)
         let zero = Tensor(shape: [1])

@@ -128,7 +128,7 @@ public final class GConvLSTM: GCRNRecurrence {
         try core.inputBasis(x, lhat, into: [basis])
         let gates = buffer([T + 1, rows, 4 * H], reusing: old?.gates)
         let cells = buffer([T + 1, rows, H], reusing: old?.cells)
-        let output = Tensor(shape: [T, N, B, H])
+        let output = Tensor(shape: [T, N, B, H], zeroed: false)
         let h0 = initialState?.h
         let c0 = cells.slice(0)
         c0.fill(0)
@@ -176,7 +176,8 @@ public final class GConvLSTM: GCRNRecurrence {
         }
         let (KF, KC) = (K * core.inputSize, core.rowWidth)
         let dh = Tensor(shape: shape), dc = [Tensor(shape: shape), Tensor(shape: shape)]
-        let drow = Tensor(shape: [rows, KC]), dbx = Tensor(shape: [T * rows, KF])
+        // Every step overwrites these whole.
+        let drow = Tensor(shape: [rows, KC], zeroed: false), dbx = Tensor(shape: [T * rows, KF], zeroed: false)
         let dbias = Tensor(shape: [4 * H]), dpeep = Tensor(shape: [3 * H])
         let hidden = HiddenBasis(lhat: tape.lhat, batch: B, channels: H, order: K)
         let flags: UInt32 = peephole ? GSQ_LSTM_PEEPHOLE : 0

@@ -191,7 +191,7 @@ final class RecurrentEngine {
             }
             for t in layout.steps(reverse: unit.reverse) {
                 let o = layout.offsets[t], rows = layout.batchSizes[t]
-                if let p = layout.predecessor(of: t, reverse: unit.reverse) {
+                if !b.chained, let p = layout.predecessor(of: t, reverse: unit.reverse) {
                     let carried = min(rows, layout.batchSizes[p]), from = layout.offsets[p]
                     (b.hPrev.base + o * O).update(from: b.h.base + from * O, count: carried * O)
                     if let cPrev = b.cPrev, let c = b.c {
@@ -453,7 +453,8 @@ final class RecurrentEngine {
     /// The inverse of `pack`, zero past each sequence's end.
     private func unpack(_ packed: FloatBuffer, width: Int, _ layout: PackedLayout) -> Tensor {
         let shape = options.batchFirst ? [layout.batch, layout.steps, width] : [layout.steps, layout.batch, width]
-        let y = Tensor(shape: shape)
+        // Zeros are needed only past the ends of shorter sequences.
+        let y = Tensor(shape: shape, zeroed: layout.rows < layout.steps * layout.batch)
         withPointers([y]) { p in
             for t in 0..<layout.steps {
                 for i in 0..<layout.batchSizes[t] {
@@ -524,8 +525,11 @@ final class RecurrentEngine {
     /// The workspace for `layout`: the last one when the packed shape is the
     /// same, so repeated calls allocate nothing.
     private func workspace(for layout: PackedLayout) -> Workspace {
-        if let ws = workspace, ws.rows == layout.rows, ws.batch == layout.batch { return ws }
-        let ws = Workspace(self, rows: layout.rows, batch: layout.batch)
+        let chained = layout.batchSizes.allSatisfy { $0 == layout.batch }
+        if let ws = workspace, ws.rows == layout.rows, ws.batch == layout.batch, ws.chained == chained {
+            return ws
+        }
+        let ws = Workspace(self, rows: layout.rows, batch: layout.batch, chained: chained)
         workspace = ws
         return ws
     }
@@ -539,6 +543,10 @@ final class RecurrentEngine {
         /// The state each step read, and the state it wrote.
         let hPrev: FloatBuffer, h: FloatBuffer
         let cPrev: FloatBuffer?, c: FloatBuffer?
+        /// Whether every step has the whole batch, so that hPrev (cPrev) is a
+        /// view of h (c) one step behind in processing order, with the
+        /// initial state in the extra step: no per-step copies.
+        let chained: Bool
         /// LSTM with projection: the cell's h before W_hr.
         let hRaw: FloatBuffer?
         /// GRU (reset before product): r * h_prev.
@@ -546,14 +554,21 @@ final class RecurrentEngine {
         /// b_ih + b_hh, for the cells that take one bias.
         let bias: FloatBuffer?
 
-        init(_ e: RecurrentEngine, rows n: Int) {
+        init(_ e: RecurrentEngine, rows n: Int, batch: Int, reverse: Bool, chained: Bool) {
             let H = e.hiddenSize, G = e.cell.gates * H
+            /// [previous, current] states of `width` per row.
+            func states(_ width: Int) -> (FloatBuffer, FloatBuffer) {
+                guard chained else { return (FloatBuffer(n * width), FloatBuffer(n * width)) }
+                let track = FloatBuffer((n + batch) * width), step = batch * width
+                let early = FloatBuffer(viewing: track, offset: 0, count: n * width)
+                let late = FloatBuffer(viewing: track, offset: step, count: n * width)
+                return reverse ? (late, early) : (early, late)
+            }
+            self.chained = chained
             gates = FloatBuffer(n * G)
-            hPrev = FloatBuffer(n * e.outSize)
-            h = FloatBuffer(n * e.outSize)
+            (hPrev, h) = states(e.outSize)
             let lstm = e.cell.isLSTM
-            cPrev = lstm ? FloatBuffer(n * H) : nil
-            c = lstm ? FloatBuffer(n * H) : nil
+            (cPrev, c) = lstm ? states(H) : (nil, nil)
             hRaw = lstm && e.outSize != H ? FloatBuffer(n * H) : nil
             hiddenGates = e.cell == .gru(.linearBeforeReset) ? FloatBuffer(n * G) : nil
             resetHidden = e.cell == .gru(.resetBeforeProduct) ? FloatBuffer(n * H) : nil
@@ -592,7 +607,7 @@ final class RecurrentEngine {
 
     /// Everything one forward shape needs, allocated once.
     fileprivate final class Workspace {
-        let rows: Int, batch: Int
+        let rows: Int, batch: Int, chained: Bool
         let packedInput: FloatBuffer
         let units: [UnitBuffers]
         /// Each layer's output (a single direction's unit h itself), and
@@ -602,12 +617,11 @@ final class RecurrentEngine {
         private unowned let engine: RecurrentEngine
         private var backward: BackwardBuffers?
 
-        init(_ e: RecurrentEngine, rows: Int, batch: Int) {
-            self.rows = rows
-            self.batch = batch
+        init(_ e: RecurrentEngine, rows: Int, batch: Int, chained: Bool) {
+            (self.rows, self.batch, self.chained) = (rows, batch, chained)
             engine = e
             packedInput = FloatBuffer(rows * e.inputSize)
-            units = e.units.map { _ in UnitBuffers(e, rows: rows) }
+            units = e.units.map { UnitBuffers(e, rows: rows, batch: batch, reverse: $0.reverse, chained: chained) }
             outputs = e.options.directions == 1 ? units.map(\.h)
                 : (0..<e.options.numLayers).map { _ in FloatBuffer(rows * e.layerWidth) }
             let between = e.options.dropout > 0 ? e.options.numLayers - 1 : 0
@@ -660,15 +674,24 @@ private func withParameters<R>(_ unit: RecurrentEngine.Unit, gradients: Bool,
 private final class FloatBuffer {
     let base: UnsafeMutablePointer<Float>
     let count: Int
+    /// The buffer this one is a view of (nil: it owns its memory).
+    private let owner: FloatBuffer?
 
     init(_ count: Int) {
         self.count = count
+        owner = nil
         base = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride,
                                                 alignment: 64).bindMemory(to: Float.self, capacity: max(count, 1))
         base.initialize(repeating: 0, count: count)
     }
 
-    deinit { base.deallocate() }
+    /// Elements [offset, offset + count) of `owner`.
+    init(viewing owner: FloatBuffer, offset: Int, count: Int) {
+        precondition(offset >= 0 && offset + count <= owner.count, "FloatBuffer: view out of range")
+        (self.owner, base, self.count) = (owner, owner.base + offset, count)
+    }
+
+    deinit { if owner == nil { base.deallocate() } }
 
     func zero() { base.update(repeating: 0, count: count) }
 }
