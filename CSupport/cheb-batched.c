@@ -48,6 +48,8 @@ struct batched {
     const float *x;                 /* forward: X */
     int64_t ldx;
     float *basis; /* forward: the output; backward: NULL */
+    float *terms; /* or the terms layout (gsq_cheb_terms): T_k at terms + (k-1) * term_stride */
+    int64_t ldt, term_stride;
     const float *g; /* backward: the gradient, in basis layout */
     int64_t ldb;    /* between the rows of consecutive (node, entry) pairs */
     float beta; /* backward: dX := ... + beta * dX */
@@ -97,7 +99,8 @@ static void prefetch_rows(const struct batched *c, const float *rows, int64_t i,
         __builtin_prefetch(q, 0, 3);
 }
 
-static void forward_block(const struct batched *c, float *t, int64_t c0, int64_t w) {
+/* The K terms of block columns [c0, c0 + w) in the block's scratch. */
+static void recur_block(const struct batched *c, float *t, int64_t c0, int64_t w) {
     const int64_t n = c->op->nrows, ld = c->width, K = c->K, tn = n * ld;
     for (int64_t i = 0; i < n; i++) /* T_0 = X */
         memcpy(t + i * ld, c->x + node(c, i) * c->ldx + c0, (size_t)w * sizeof(float));
@@ -110,6 +113,11 @@ static void forward_block(const struct batched *c, float *t, int64_t c0, int64_t
             c, w, 2.0f, t + (k - 1) * tn, -1.0f, t + (k - 2) * tn, t + k * tn);
         c->rows(&a, 0, n);
     }
+}
+
+static void forward_block(const struct batched *c, float *t, int64_t c0, int64_t w) {
+    const int64_t n = c->op->nrows, ld = c->width, K = c->K, tn = n * ld;
+    recur_block(c, t, c0, w);
     for (int64_t i = 0; i < n; i++) {
         float *row = c->basis + node(c, i) * c->batch * c->ldb;
         prefetch_rows(c, c->basis, i, c0, w);
@@ -119,6 +127,19 @@ static void forward_block(const struct batched *c, float *t, int64_t c0, int64_t
                 memcpy(row + at, t + k * tn + i * ld + (f - c0), (size_t)run * sizeof(float));
             }
     }
+}
+
+/* T_1.. of block columns [c0, c0 + w) into the terms layout: on the
+ * scratch as forward_block, each term's run of a row then copied to its
+ * node. (Not in place: rows of a term are often a power of two apart, and
+ * their blocks then share a few cache sets; in place measured 2.5x slower.) */
+static void terms_block(const struct batched *c, float *t, int64_t c0, int64_t w) {
+    const int64_t n = c->op->nrows, tn = n * c->width;
+    recur_block(c, t, c0, w);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t k = 1; k < c->K; k++)
+            memcpy(c->terms + (k - 1) * c->term_stride + node(c, i) * c->ldt + c0,
+                   t + k * tn + i * c->width, (size_t)w * sizeof(float));
 }
 
 /* y[i] := a * x[i] + b * y[i], rows of w features, ld = width. */
@@ -168,7 +189,9 @@ static void block_task(void *p, int tid, int nth) {
     gsq__split(blocks, tid, nth, &lo, &hi);
     for (int64_t q = lo; q < hi; q++) {
         const int64_t c0 = q * c->width, w = min64(c->width, total - c0);
-        if (c->basis)
+        if (c->terms)
+            terms_block(c, t, c0, w);
+        else if (c->basis)
             forward_block(c, t, c0, w);
         else
             backward_block(c, t, c0, w);
@@ -327,5 +350,46 @@ gsq_status_t gsq_cheb_basis_batched_backward(gsq_graph_t lhat, int64_t K,
         GSQ_TRY(s);
     }
     log_call(fn, used, t0, n, K, batch, nfeat, path);
+    return GSQ_SUCCESS;
+}
+
+gsq_status_t gsq_cheb_terms(gsq_graph_t lhat, int64_t K, int64_t nfeat, const float *x,
+                            int64_t ldx, float *terms, int64_t ldt, int64_t term_stride) {
+    static const char fn[] = "gsq_cheb_terms";
+    const double t0 = gsq__now_ms();
+    GSQ_TRY(gsq__check_cheb_operator(fn, lhat, K, nfeat));
+    const int64_t n = lhat->nrows;
+    GSQ_TRY(gsq__check_matrix(fn, "x", x, n, nfeat, ldx));
+    if (K == 1 || n == 0 || nfeat == 0) return GSQ_SUCCESS;
+    GSQ_TRY(gsq__check_matrix(fn, "terms", terms, n, nfeat, ldt));
+    if (term_stride < n * ldt || gsq__mul_overflows(K - 1, term_stride))
+        return gsq__fail(GSQ_ERR_INVALID_ARGUMENT,
+                         "%s: term_stride = %lld must be at least n * ldt = %lld (and (K-1) times it "
+                         "must fit)", fn, (long long)term_stride, (long long)(n * ldt));
+    for (int64_t k = 1; k < K; k++)
+        GSQ_TRY(gsq__check_disjoint(fn, "terms", terms + (k - 1) * term_stride, n, nfeat, ldt,
+                                    "x", x, n, nfeat, ldx));
+    const int64_t width = block_width(n, K);
+    int used = gsq__num_threads(); /* the fallback: its kernels log their own */
+    const char *path = "terms";
+    if (width > 0) {
+        struct batched c = {.op = lhat, .K = K, .batch = 1, .nfeat = nfeat, .width = width,
+                            .x = x, .ldx = ldx, .terms = terms, .ldt = ldt,
+                            .term_stride = term_stride};
+        GSQ_TRY(run_blocked(fn, &c, &used));
+        path = c.op->order ? "relabelled" : "blocked";
+    } else { /* the node-major basis, each term then copied out */
+        float *all = terms_scratch(fn, n * K * nfeat);
+        if (!all) return GSQ_ERR_OUT_OF_MEMORY;
+        const gsq_status_t s = gsq_cheb_basis(lhat, K, nfeat, x, ldx, all, K * nfeat);
+        if (s == GSQ_SUCCESS)
+            for (int64_t k = 1; k < K; k++)
+                for (int64_t i = 0; i < n; i++)
+                    memcpy(terms + (k - 1) * term_stride + i * ldt, all + (i * K + k) * nfeat,
+                           (size_t)nfeat * sizeof(float));
+        gsq__free(all);
+        GSQ_TRY(s);
+    }
+    log_call(fn, used, t0, n, K, 1, nfeat, path);
     return GSQ_SUCCESS;
 }

@@ -107,6 +107,10 @@ typedef struct sgemm_job {
     int64_t m, n, k, lda, ldb, ldc;
     float alpha, beta;
     const float *a, *b;
+    /* Or op(A) (untransposed) / op(B) (untransposed) given as column parts
+     * side by side: A's parts split k, B's split n. */
+    const gsq_matrix_part_t *a_parts, *b_parts;
+    int64_t a_nparts, b_nparts;
     float *c;
     float *packed_b;   /* kc x nc block of op(B), shared */
     const float *prepacked; /* all blocks of op(B) packed ahead (gsq_sgemm_packed) */
@@ -121,6 +125,18 @@ typedef struct sgemm_job {
 static void pack_a(const sgemm_job *j, int64_t i0, int64_t rows, int64_t p0,
                    int64_t kc, float *dst) {
     const int mr = j->tiles->mr;
+    if (j->a_parts) { /* each part's share of [p0, p0 + kc), at its offset in the panels */
+        for (int64_t x = 0; x < rows; x += mr, dst += mr * kc)
+            for (int64_t q = 0, start = 0; q < j->a_nparts; start += j->a_parts[q++].cols) {
+                const gsq_matrix_part_t *part = &j->a_parts[q];
+                const int64_t s = start > p0 ? start : p0;
+                const int64_t e = min64(start + part->cols, p0 + kc);
+                if (s < e)
+                    j->tiles->pack(e - s, part->data + (i0 + x) * part->ld + (s - start), part->ld,
+                                   (int)min64(mr, rows - x), mr, dst + (s - p0) * mr);
+            }
+        return;
+    }
     if (!j->trans_a) { /* A is m x k: a transpose per panel */
         for (int64_t x = 0; x < rows; x += mr, dst += mr * kc)
             j->tiles->pack(kc, j->a + (i0 + x) * j->lda + p0, j->lda,
@@ -133,9 +149,16 @@ static void pack_a(const sgemm_job *j, int64_t i0, int64_t rows, int64_t p0,
 /* Panels [q0, q1) of op(B)[p0.., j0..] (kc x nc) as nr-column micro-panels:
  * element (p, j) of panel q at dst[q*nr*kc + p*nr + j]; columns past nc are
  * 0. */
+static void pack_b_parts(const sgemm_job *j, int64_t j0, int64_t nc, int64_t p0,
+                         int64_t kc, int64_t q0, int64_t q1, float *dst);
+
 static void pack_b(const sgemm_job *j, int64_t j0, int64_t nc, int64_t p0,
                    int64_t kc, int64_t q0, int64_t q1, float *dst) {
     const int nr = j->tiles->nr;
+    if (j->b_parts) {
+        pack_b_parts(j, j0, nc, p0, kc, q0, q1, dst);
+        return;
+    }
     if (j->trans_b) { /* B is n x k: a transpose */
         for (int64_t q = q0; q < q1; q++)
             j->tiles->pack(kc, j->b + (j0 + q * nr) * j->ldb + p0, j->ldb,
@@ -146,36 +169,85 @@ static void pack_b(const sgemm_job *j, int64_t j0, int64_t nc, int64_t p0,
                    min64(q1 * nr, nc) - q0 * nr, nr, nr * kc, dst + q0 * nr * kc);
 }
 
+/* pack_b for B given as parts: a panel within one part is that part's
+ * copy; a panel that straddles parts is zeroed and filled part by part. */
+static void pack_b_parts(const sgemm_job *j, int64_t j0, int64_t nc, int64_t p0,
+                         int64_t kc, int64_t q0, int64_t q1, float *dst) {
+    const int nr = j->tiles->nr;
+    int64_t q_part = 0, start = 0; /* the part holding column c0, and its first column */
+    for (int64_t q = q0; q < q1; q++) {
+        const int64_t c0 = j0 + q * nr, c1 = j0 + min64((q + 1) * nr, nc);
+        float *panel = dst + q * nr * kc;
+        while (start + j->b_parts[q_part].cols <= c0) start += j->b_parts[q_part++].cols;
+        const gsq_matrix_part_t *part = &j->b_parts[q_part];
+        if (c1 <= start + part->cols) {
+            j->tiles->copy(kc, part->data + p0 * part->ld + (c0 - start), part->ld, c1 - c0, nr,
+                           nr * kc, panel);
+            continue;
+        }
+        for (int64_t p = 0; p < kc; p++) memset(panel + p * nr, 0, (size_t)nr * sizeof(float));
+        for (int64_t r = q_part, s0 = start; s0 < c1; s0 += j->b_parts[r++].cols) {
+            const int64_t lo = c0 > s0 ? c0 : s0, hi = min64(c1, s0 + j->b_parts[r].cols);
+            const float *src = j->b_parts[r].data + p0 * j->b_parts[r].ld + (lo - s0);
+            for (int64_t p = 0; p < kc; p++)
+                memcpy(panel + p * nr + (lo - c0), src + p * j->b_parts[r].ld,
+                       (size_t)(hi - lo) * sizeof(float));
+        }
+    }
+}
+
 /* ---- prefetching the next A block --------------------------------------- */
 
-/* The cache lines of the source of one op(A) block, rows x row_bytes bytes
- * ld apart, handed out in order a few per tile, so the block is in L2 when
- * it is packed instead of stalling the packer on L3 or memory. */
-typedef struct line_walk {
+/* The cache lines of the source of one op(A) block, handed out in order a
+ * few per tile, so the block is in L2 when it is packed instead of stalling
+ * the packer on L3 or memory. Each of its rows is a byte range of every
+ * segment (one, or one per part of A it takes columns from). */
+enum { MAX_SEGMENTS = 8 }; /* parts past these are not prefetched */
+typedef struct line_segment {
     const char *base;
-    int64_t ld, rows, row_bytes;
-    int64_t row;      /* the row being walked; rows when done */
-    const char *next; /* its next line */
+    int64_t ld, row_bytes;
+} line_segment;
+typedef struct line_walk {
+    line_segment seg[MAX_SEGMENTS];
+    int nseg, s;      /* the segment being walked */
+    int64_t rows, row; /* the row being walked; rows when done */
+    const char *next; /* its next line, NULL before the first */
 } line_walk;
 
 enum { MAX_PREFETCH = 128 }; /* lines per tile */
 
 static void walk_block(const sgemm_job *j, int64_t i0, int64_t rows, int64_t p0,
                        int64_t kc, line_walk *w) {
+    *w = (line_walk){.rows = j->trans_a ? kc : rows};
+    if (j->a_parts) {
+        for (int64_t q = 0, start = 0; q < j->a_nparts && w->nseg < MAX_SEGMENTS;
+             start += j->a_parts[q++].cols) {
+            const gsq_matrix_part_t *part = &j->a_parts[q];
+            const int64_t s = start > p0 ? start : p0, e = min64(start + part->cols, p0 + kc);
+            if (s < e)
+                w->seg[w->nseg++] = (line_segment){
+                    (const char *)(part->data + i0 * part->ld + (s - start)),
+                    part->ld * (int64_t)sizeof(float), (e - s) * (int64_t)sizeof(float)};
+        }
+        return;
+    }
     const float *src = j->trans_a ? j->a + p0 * j->lda + i0 : j->a + i0 * j->lda + p0;
-    *w = (line_walk){(const char *)src, j->lda * (int64_t)sizeof(float),
-                     j->trans_a ? kc : rows,
-                     (j->trans_a ? rows : kc) * (int64_t)sizeof(float), 0,
-                     (const char *)((uintptr_t)src & ~(uintptr_t)63)};
+    w->seg[0] = (line_segment){(const char *)src, j->lda * (int64_t)sizeof(float),
+                                    (j->trans_a ? rows : kc) * (int64_t)sizeof(float)};
+    w->nseg = 1;
 }
 
 static int take_lines(line_walk *w, int max, const char **out) {
     int n = 0;
-    while (n < max && w->row < w->rows) {
-        const char *end = w->base + w->row * w->ld + w->row_bytes;
+    while (n < max && w->row < w->rows && w->nseg > 0) {
+        const char *start = w->seg[w->s].base + w->row * w->seg[w->s].ld;
+        const char *end = start + w->seg[w->s].row_bytes;
+        if (!w->next) w->next = (const char *)((uintptr_t)start & ~(uintptr_t)63);
         for (; n < max && w->next < end; w->next += 64) out[n++] = w->next;
-        if (w->next >= end && ++w->row < w->rows)
-            w->next = (const char *)((uintptr_t)(w->base + w->row * w->ld) & ~(uintptr_t)63);
+        if (w->next >= end) {
+            w->next = NULL;
+            if (++w->s == w->nseg) w->s = 0, w->row++;
+        }
     }
     return n;
 }
@@ -195,7 +267,8 @@ static int plan_prefetch(const sgemm_job *j, int64_t jc, int64_t pc, int64_t kc,
     const int64_t i2 = more_i ? i + rows : row0;
     const int64_t pc2 = more_i ? pc : more_p ? pc + kc : 0;
     walk_block(j, i2, min64(t->mc, row1 - i2), pc2, min64(t->kc, j->k - pc2), next);
-    const int64_t lines = next->rows * (next->row_bytes / 64 + 2);
+    int64_t lines = 0;
+    for (int q = 0; q < next->nseg; q++) lines += next->rows * (next->seg[q].row_bytes / 64 + 2);
     return (int)min64(min64(ceil_div(lines, tiles), kc / GSQ_SGEMM_PREFETCH_STEP),
                       MAX_PREFETCH);
 }
@@ -449,5 +522,69 @@ gsq_status_t gsq_sgemm_packed(gsq_transpose_t transa, int64_t m, float alpha,
     sgemm_job j = {.tiles = &gsq__sgemm_tile_table[isa], .trans_a = ta, .m = m, .n = n,
                    .k = k, .lda = lda, .ldc = ldc, .alpha = alpha, .beta = beta, .a = a,
                    .c = c, .prepacked = b->data, .b_stride = b->stride};
+    return run(fn, &j, isa, t0);
+}
+
+/* ---- operands in parts ---------------------------------------------------- */
+
+/* Checks parts of `rows` rows each (all but empty ones non-NULL, ld >= cols);
+ * *cols: their total width. */
+static gsq_status_t check_parts(const char *fn, const char *name, int64_t nparts,
+                                const gsq_matrix_part_t *parts, int64_t rows,
+                                int64_t *cols) {
+    GSQ_TRY(gsq__check_size(fn, "nparts", nparts));
+    if (nparts > 0) GSQ_TRY(gsq__check_ptr(fn, name, parts));
+    *cols = 0;
+    for (int64_t q = 0; q < nparts; q++) {
+        GSQ_TRY(gsq__check_matrix(fn, name, parts[q].data, rows, parts[q].cols, parts[q].ld));
+        if (parts[q].cols > INT64_MAX - *cols)
+            return gsq__fail(GSQ_ERR_INVALID_ARGUMENT, "%s: the %s widths overflow", fn, name);
+        *cols += parts[q].cols;
+    }
+    return GSQ_SUCCESS;
+}
+
+gsq_status_t gsq_sgemm_packed_parts(int64_t m, float alpha, int64_t nparts,
+                                    const gsq_matrix_part_t *a, gsq_packed_b_t b,
+                                    float beta, float *c, int64_t ldc) {
+    static const char fn[] = "gsq_sgemm_packed_parts";
+    GSQ_TRY(gsq__check_ptr(fn, "b", b));
+    GSQ_TRY(gsq__check_size(fn, "m", m));
+    int64_t k;
+    GSQ_TRY(check_parts(fn, "A part", nparts, a, m, &k));
+    if (k != b->k)
+        return gsq__fail(GSQ_ERR_INVALID_ARGUMENT, "%s: the A parts are %lld columns wide, B has k = %lld",
+                         fn, (long long)k, (long long)b->k);
+    GSQ_TRY(gsq__check_matrix(fn, "C", c, m, b->n, ldc));
+    const gsq_isa_t isa = gsq__isa();
+    if (isa != b->isa)
+        return gsq__fail(GSQ_ERR_INVALID_ARGUMENT,
+                         "%s: B was packed for %s but the active ISA is %s; pack it again",
+                         fn, gsq_isa_name(b->isa), gsq_isa_name(isa));
+    const double t0 = gsq__now_ms();
+    sgemm_job j = {.tiles = &gsq__sgemm_tile_table[isa], .m = m, .n = b->n, .k = k,
+                   .ldc = ldc, .alpha = alpha, .beta = beta, .a_parts = a,
+                   .a_nparts = nparts, .c = c, .prepacked = b->data, .b_stride = b->stride};
+    return run(fn, &j, isa, t0);
+}
+
+gsq_status_t gsq_sgemm_parts_b(gsq_transpose_t transa, int64_t m, int64_t k, float alpha,
+                               const float *a, int64_t lda, int64_t nparts,
+                               const gsq_matrix_part_t *b, float beta, float *c,
+                               int64_t ldc) {
+    static const char fn[] = "gsq_sgemm_parts_b";
+    GSQ_TRY(check_trans("transa", transa));
+    GSQ_TRY(gsq__check_size(fn, "m", m));
+    GSQ_TRY(gsq__check_size(fn, "k", k));
+    const bool ta = transa == GSQ_TRANS;
+    GSQ_TRY(gsq__check_matrix(fn, "A", a, ta ? k : m, ta ? m : k, lda));
+    int64_t n;
+    GSQ_TRY(check_parts(fn, "B part", nparts, b, k, &n));
+    GSQ_TRY(gsq__check_matrix(fn, "C", c, m, n, ldc));
+    const double t0 = gsq__now_ms();
+    const gsq_isa_t isa = gsq__isa();
+    sgemm_job j = {.tiles = &gsq__sgemm_tile_table[isa], .trans_a = ta, .m = m, .n = n, .k = k,
+                   .lda = lda, .ldc = ldc, .alpha = alpha, .beta = beta, .a = a,
+                   .b_parts = b, .b_nparts = nparts, .c = c};
     return run(fn, &j, isa, t0);
 }

@@ -193,6 +193,32 @@ GSQ_API gsq_status_t gsq_sgemm_packed(gsq_transpose_t transa, int64_t m,
                                       gsq_packed_b_t b, float beta, float *c,
                                       int64_t ldc);
 
+/** One operand of a product given as column blocks side by side, as when
+ *  the GEMM of a recurrent step reads [x_t h_{t-1}] or a Chebyshev layer
+ *  [T_0 X, T_1 X, ...] without assembling it: part i has `cols` columns at
+ *  `data`, `ld` (>= cols) apart, and every part has the operand's rows. */
+typedef struct gsq_matrix_part {
+    const float *data;
+    int64_t ld;
+    int64_t cols;
+} gsq_matrix_part_t;
+/** C := alpha * [A_0 A_1 ... A_{nparts-1}] * B + beta * C with a packed B
+ *  (k x n): the A parts are m rows each, their widths summing to k. Bitwise
+ *  the same as gsq_sgemm_packed on the assembled A. */
+GSQ_API gsq_status_t gsq_sgemm_packed_parts(int64_t m, float alpha, int64_t nparts,
+                                            const gsq_matrix_part_t *a,
+                                            gsq_packed_b_t b, float beta, float *c,
+                                            int64_t ldc);
+/** C := alpha * op(A) * [B_0 B_1 ... B_{nparts-1}] + beta * C: op(A) is
+ *  m x k as in gsq_sgemm, the B parts are k rows each and their widths sum
+ *  to n, C is m x n. Bitwise the same as gsq_sgemm on the assembled B. Parts
+ *  starting at multiples of the kernel's tile width (32 columns with
+ *  AVX-512, 16 with AVX2) pack fastest. */
+GSQ_API gsq_status_t gsq_sgemm_parts_b(gsq_transpose_t transa, int64_t m, int64_t k,
+                                       float alpha, const float *a, int64_t lda,
+                                       int64_t nparts, const gsq_matrix_part_t *b,
+                                       float beta, float *c, int64_t ldc);
+
 /* ------------------------------------------------------------------------ */
 /* Sparse: CSR SpMM on raw arrays                                            */
 /* ------------------------------------------------------------------------ */
@@ -349,6 +375,20 @@ GSQ_API gsq_status_t gsq_cheb_basis_batched(gsq_graph_t lhat, int64_t K,
                                             int64_t batch, int64_t nfeat,
                                             const float *x, int64_t ldx,
                                             float *basis, int64_t ldb);
+/**
+ * The terms T_k(L) X for k = 1..K-1, each its own n x nfeat matrix: T_k at
+ * terms + (k-1) * term_stride (>= n * ldt), rows ldt apart; T_0 = X is not
+ * copied. With X holding a batch of signals side by side (as in
+ * gsq_cheb_basis_batched), row i*batch + b of [X, T_1 X, ...] read as
+ * matrices of nfeat/batch columns is entry b's basis at node i: the parts
+ * of a GEMM that applies the filters without assembling the basis
+ * (gsq_sgemm_packed_parts). Bitwise the same terms as gsq_cheb_basis; same
+ * cache blocking and relabelling as gsq_cheb_basis_batched, T_0 is neither
+ * computed nor copied. The terms must not overlap X.
+ */
+GSQ_API gsq_status_t gsq_cheb_terms(gsq_graph_t lhat, int64_t K, int64_t nfeat,
+                                    const float *x, int64_t ldx, float *terms,
+                                    int64_t ldt, int64_t term_stride);
 /**
  * Adjoint of gsq_cheb_basis_batched: dX := sum_k T_k(L)^T G_k + beta * dX
  * with G in the batched layout ((n * batch) x ldb rows, dbasis), which is left

@@ -91,3 +91,31 @@ func sgemm(m: Int, alpha: Float = 1, _ a: UnsafePointer<Float>, lda: Int, _ b: P
     try check(gsq_sgemm_packed(GSQ_NO_TRANS, Int64(m), alpha, a, Int64(max(lda, 1)), b.handle, beta, c,
                                Int64(max(ldc, 1))))
 }
+
+/// A block of columns of a GEMM operand given in pieces: `columns` columns
+/// at `base`, `ld` apart.
+struct MatrixPart {
+    let base: UnsafePointer<Float>, ld: Int, columns: Int
+}
+
+private func withParts<R>(_ parts: [MatrixPart], _ body: ([gsq_matrix_part_t]) -> R) -> R {
+    body(parts.map { gsq_matrix_part_t(data: $0.base, ld: Int64(max($0.ld, 1)), cols: Int64($0.columns)) })
+}
+
+/// C := [A_0 A_1 ...] * B + beta * C with a packed B, the A parts m rows each
+/// (bitwise as `sgemm` on the assembled A).
+func sgemm(m: Int, parts a: [MatrixPart], _ b: PackedMatrix, beta: Float = 0,
+           _ c: UnsafeMutablePointer<Float>, ldc: Int) throws(GraphSeqError) {
+    try check(withParts(a) { gsq_sgemm_packed_parts(Int64(m), 1, Int64($0.count), $0, b.handle, beta, c,
+                                                    Int64(max(ldc, 1))) })
+}
+
+/// C := op(A) * [B_0 B_1 ...] + beta * C, the B parts k rows each (bitwise as
+/// `sgemm` on the assembled B).
+func sgemm(transposeA: Bool = false, m: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int,
+           parts b: [MatrixPart], beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int)
+    throws(GraphSeqError) {
+    try check(withParts(b) { gsq_sgemm_parts_b(transposeA ? GSQ_TRANS : GSQ_NO_TRANS, Int64(m), Int64(k), 1, a,
+                                               Int64(max(lda, 1)), Int64($0.count), $0, beta, c,
+                                               Int64(max(ldc, 1))) })
+}

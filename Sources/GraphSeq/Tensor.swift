@@ -113,6 +113,14 @@ public final class Tensor: @unchecked Sendable {
         return Tensor(viewing: self, offset: index * inner.reduce(1, *), shape: inner)
     }
 
+    /// Slices `range` along the first dimension, as one tensor sharing storage.
+    func slices(_ range: Range<Int>) -> Tensor {
+        precondition(rank >= 1 && range.lowerBound >= 0 && range.upperBound <= shape[0],
+                     "Tensor.slices: \(range) out of range for \(shape)")
+        let inner = shape.dropFirst().reduce(1, *)
+        return Tensor(viewing: self, offset: range.lowerBound * inner, shape: [range.count] + shape.dropFirst())
+    }
+
     /// A zero tensor.
     public static func zeros(_ shape: [Int]) -> Tensor { Tensor(shape: shape) }
 

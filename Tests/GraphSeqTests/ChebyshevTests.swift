@@ -311,6 +311,56 @@ final class BatchedChebyshevTests: XCTestCase {
         }
     }
 
+    /// gsq_cheb_terms against gsq_cheb_basis (checked against the dense
+    /// recursion above): bitwise the same terms on all three paths (blocked;
+    /// relabelled at n = 1100; n = 2100 with K = 64 through the node-major
+    /// basis) under every ISA cap and thread count, padding left untouched.
+    func testTermsAreBitwiseTheBasisTerms() throws {
+        var rng = TestRNG(seed: 62)
+        for (n, K, nfeat, sym) in [(1, 2, 1, true), (37, 3, 35, true), (50, 5, 200, false), (1100, 3, 18, false),
+                                   (2100, 64, 2, true)] {
+            let (l, _) = try laplacian(n: n, seed: UInt64(n * K), symmetric: sym)
+            let ldx = nfeat + 1, ldt = nfeat + 3, stride = n * ldt + 5
+            let x = rng.floats(n * ldx)
+            try forEachConfiguration { isa, threads in
+                var basis = [Float](repeating: 0, count: n * K * nfeat)
+                var terms = [Float](repeating: -7, count: (K - 1) * stride)
+                try withHandle(l) { h in
+                    XCTAssertEqual(gsq_cheb_basis(h, Int64(K), Int64(nfeat), x, Int64(ldx), &basis,
+                                                  Int64(K * nfeat)), GSQ_SUCCESS)
+                    XCTAssertEqual(gsq_cheb_terms(h, Int64(K), Int64(nfeat), x, Int64(ldx), &terms, Int64(ldt),
+                                                  Int64(stride)), GSQ_SUCCESS)
+                }
+                var expected = [Float](repeating: -7, count: (K - 1) * stride)
+                for k in 1..<K { for i in 0..<n { for f in 0..<nfeat {
+                    expected[(k - 1) * stride + i * ldt + f] = basis[(i * K + k) * nfeat + f]
+                } } }
+                XCTAssertNil(firstBitwiseDifference(terms, expected), "n=\(n) K=\(K) nfeat=\(nfeat) \(isa) x\(threads)")
+            }
+        }
+    }
+
+    func testTermsRejectBadArguments() throws {
+        let (l, _) = try laplacian(n: 5, seed: 3, symmetric: true)
+        var out = [Float](repeating: 9, count: 200)
+        let x = [Float](repeating: 1, count: 200)
+        try withHandle(l) { h in
+            XCTAssertEqual(gsq_cheb_terms(h, 3, 4, x, 4, &out, 4, 19), GSQ_ERR_INVALID_ARGUMENT, "term_stride < n * ldt")
+            XCTAssertTrue(String(cString: gsq_last_error()).contains("term_stride"))
+            XCTAssertEqual(gsq_cheb_terms(h, 3, 4, x, 4, &out, 3, 20), GSQ_ERR_INVALID_ARGUMENT, "ldt < nfeat")
+            XCTAssertEqual(gsq_cheb_terms(h, 3, 4, x, 3, &out, 4, 20), GSQ_ERR_INVALID_ARGUMENT, "ldx < nfeat")
+            XCTAssertEqual(gsq_cheb_terms(h, 0, 4, x, 4, &out, 4, 20), GSQ_ERR_INVALID_ARGUMENT, "K = 0")
+            XCTAssertEqual(gsq_cheb_terms(h, 3, 4, x, 4, nil, 4, 20), GSQ_ERR_INVALID_ARGUMENT, "NULL terms")
+            XCTAssertEqual(gsq_cheb_terms(h, 3, 4, x, 4, &out, 4, Int64.max / 2), GSQ_ERR_INVALID_ARGUMENT)
+            out.withUnsafeMutableBufferPointer { p in
+                XCTAssertEqual(gsq_cheb_terms(h, 3, 4, p.baseAddress!, 4, p.baseAddress! + 40, 4, 20), GSQ_SUCCESS)
+                XCTAssertEqual(gsq_cheb_terms(h, 3, 4, p.baseAddress! + 40, 4, p.baseAddress!, 4, 40),
+                               GSQ_ERR_INVALID_ARGUMENT, "the second term overlaps x")
+            }
+        }
+        XCTAssertEqual(gsq_cheb_terms(nil, 3, 4, x, 4, &out, 4, 20), GSQ_ERR_INVALID_ARGUMENT)
+    }
+
     func testBatchedBasisRejectsBadArguments() throws {
         let (l, _) = try laplacian(n: 5, seed: 3, symmetric: true)
         var out = [Float](repeating: 9, count: 200)

@@ -4,46 +4,72 @@ internal import CGraphSeq
 // the PyTorch Geometric Temporal names they convert to, the Chebyshev bases
 // in the row layout the gate GEMMs need, and the record of one forward.
 //
-// Layout. A step's signal is node-major, [N][B][C]. A step's gate GEMM takes
-// one row per (node, batch) holding the K terms of the input basis and then
-// the K terms of the hidden basis, [N*B][K*F + K*H], against the stacked
-// weights [weight_x; weight_h]: one GEMM per step covers both products, and
-// its adjoint gives both basis gradients. gsq_cheb_basis_batched writes the
-// hidden part in place; the inputs of all T steps form a single basis call,
-// over the [N][T*B*F] transpose of x, copied into the rows afterwards.
+// Layout. A step's signal is node-major, [N][B][C], which read as [N*B][C]
+// is one row per (node, batch). A step's gate GEMM multiplies the rows
+// [basis(x_t) T_0 T_1 ... T_{K-1}], the input basis and the K terms of the
+// hidden one ([N*B][K*F + K*H]), by the stacked weights [weight_x; weight_h]:
+// one GEMM per step covers both products. It reads that operand as parts
+// (gsq_sgemm_packed_parts): T_0 is h_{t-1} itself and gsq_cheb_terms writes
+// T_1.. straight into the tape, so the basis is never assembled or copied.
+// The inputs of all T steps form a single basis call, over the [N][T*B*F]
+// transpose of x. Backward, the GEMM's adjoint gives both basis gradients
+// in the assembled layout, which gsq_cheb_basis_batched_backward reads.
+
+/// The Chebyshev basis of one recurrent signal over all steps: T_0 of step
+/// t is slot t of `first` (rows*H floats a slot), T_1 ... T_{K-1} are in
+/// `terms`, [K-1, T, N*B, H] (steps of one term adjacent, so each term over
+/// all steps is one matrix for the weight gradient).
+struct RecurrentBasis {
+    let first: Tensor, terms: Tensor
+
+    /// Step t's GEMM operand: [basis(x_t) T_0 T_1 ... T_{K-1}]. `inputBasis`,
+    /// `first` and `terms` are the addresses of the tape's tensors.
+    static func operand(step t: Int, of tape: GCRNTape, inputBasis: UnsafePointer<Float>,
+                        first: UnsafePointer<Float>, terms: UnsafePointer<Float>) -> [MatrixPart] {
+        let (T, rows, H, KF) = (tape.steps, tape.nodes * tape.batch, tape.hidden, tape.inputWidth)
+        return [MatrixPart(base: inputBasis + t * rows * KF, ld: KF, columns: KF),
+                MatrixPart(base: first + t * rows * H, ld: H, columns: H)]
+            + (0..<(tape.order - 1)).map { MatrixPart(base: terms + ($0 * T + t) * rows * H, ld: H, columns: H) }
+    }
+}
 
 /// What one forward of a GCRN layer keeps for its backward.
 final class GCRNTape {
-    let steps: Int, nodes: Int, batch: Int
+    let steps: Int, nodes: Int, batch: Int, hidden: Int, order: Int
     let lhat: Graph
-    /// [T, N*B, K*F + K*H]: per step the basis of x_t, then that of h_{t-1}
-    /// (not written at step 0 without an initial state).
-    let basis: Tensor
+    /// [T*N*B, K*F]: the basis of each step's input.
+    let inputBasis: Tensor
+    /// Of h_{t-1}; GConvGRU's candidate also has that of r_t * h_{t-1}.
+    let recurrent: [RecurrentBasis]
     /// [T+1, N*B, gates*H]: slot t holds step t's activations; backward
     /// writes step t's pre-activation gradients into slot t+1 (already used).
     let gates: Tensor
-    /// GConvGRU: [T, N*B, K*F + K*H], the basis of x_t, then that of r_t * h_{t-1}.
-    let resetBasis: Tensor?
     /// GConvLSTM: [T+1, N*B, H], c_0 ... c_T.
     let cells: Tensor?
-    /// [T, N, B, H]: h_1 ... h_T.
-    let output: Tensor
-    /// h_0, or nil for zeros (then step 0 skips its recurrent products).
-    let initialHidden: Tensor?
+    /// [T+1, N, B, H]: h_0 (only when given), h_1 ... h_T; slots 1...T are
+    /// the output.
+    let states: Tensor
+    /// Whether h_0 was given (else zeros: step 0 skips its recurrent products).
+    let hasInitialHidden: Bool
     /// The summed biases and the peepholes the cell kernels were given.
     let bias: Tensor?, peephole: Tensor?
 
-    init(steps: Int, nodes: Int, batch: Int, lhat: Graph, basis: Tensor, gates: Tensor,
-         resetBasis: Tensor?, cells: Tensor?, output: Tensor,
-         initialHidden: Tensor?, bias: Tensor?, peephole: Tensor?) {
-        (self.steps, self.nodes, self.batch, self.lhat) = (steps, nodes, batch, lhat)
-        (self.basis, self.gates, self.resetBasis) = (basis, gates, resetBasis)
-        (self.cells, self.output, self.initialHidden) = (cells, output, initialHidden)
+    init(nodes: Int, batch: Int, order: Int, lhat: Graph, inputBasis: Tensor, recurrent: [RecurrentBasis],
+         gates: Tensor, cells: Tensor?, states: Tensor, hasInitialHidden: Bool, bias: Tensor?,
+         peephole: Tensor?) {
+        (steps, hidden) = (states.shape[0] - 1, states.shape[3])
+        (self.nodes, self.batch, self.order, self.lhat) = (nodes, batch, order, lhat)
+        (self.inputBasis, self.recurrent, self.gates) = (inputBasis, recurrent, gates)
+        (self.cells, self.states, self.hasInitialHidden) = (cells, states, hasInitialHidden)
         (self.bias, self.peephole) = (bias, peephole)
     }
 
     /// The first step whose recurrent products ran (and enter weight gradients).
-    var firstRecurrentStep: Int { initialHidden == nil ? 1 : 0 }
+    var firstRecurrentStep: Int { hasInitialHidden ? 0 : 1 }
+    /// Columns of the input basis, K*F.
+    var inputWidth: Int { inputBasis.shape[1] }
+    /// h_1 ... h_T, [T, N, B, H].
+    var output: Tensor { states.slices(1..<(steps + 1)) }
 }
 
 /// A buffer of `shape` for a forward: `spare` (a replaced tape's, which
@@ -185,23 +211,21 @@ final class GCRNParameters {
     /// Row width of the step bases: the input terms, then the hidden terms.
     var rowWidth: Int { order * (inputSize + hiddenSize) }
 
-    /// The basis of every step of x ([T, N, B, F]) into columns [0, K*F) of
-    /// each row of `bases` ([T, N*B, rowWidth] each).
-    func inputBasis(_ x: Tensor, _ lhat: Graph, into bases: [Tensor]) throws(GraphSeqError) {
+    /// The basis of every step of x ([T, N, B, F]): [T*N*B, K*F], step t's
+    /// rows from t*N*B on.
+    func inputBasis(_ x: Tensor, _ lhat: Graph) throws(GraphSeqError) -> Tensor {
         let (T, N, B, F, K) = (x.shape[0], x.shape[1], x.shape[2], inputSize, order)
         // Each is overwritten whole by the permutation or basis writing it.
         let nodeMajor = Tensor(shape: [N, T * B * F], zeroed: false)
         let terms = Tensor(shape: [N, K * T * B * F], zeroed: false)
         let rows = Tensor(shape: [T * N * B, K * F], zeroed: false)
-        try withPointers([x, nodeMajor, terms, rows] + bases) { (p) throws(GraphSeqError) in
+        try withPointers([x, nodeMajor, terms, rows]) { (p) throws(GraphSeqError) in
             permuteBlocks(p[0], p[1], sizes: [T, N], order: [1, 0], block: B * F)
             try check(gsq_cheb_basis(lhat.handle, Int64(K), Int64(T * B * F), p[1], Int64(T * B * F),
                                      p[2], Int64(K * T * B * F)))
             permuteBlocks(p[2], p[3], sizes: [N, K, T, B], order: [2, 0, 3, 1], block: F)
-            for dst in p[4...] {
-                for r in 0..<(T * N * B) { (dst + r * rowWidth).update(from: p[3] + r * K * F, count: K * F) }
-            }
         }
+        return rows
     }
 
     /// [weight_x; weight_h]: [K*F + K*H, gates*H], the B of the step GEMMs.
@@ -254,17 +278,18 @@ func loadStateDict(_ tensors: [String: Tensor], _ entries: [CheckpointEntry],
     for e in entries { e.write(tensors[e.name]!) }
 }
 
-/// A per-step hidden basis in GEMM row layout: `h` ([N][B*C]) to the
-/// [N*B][K*C] rows of `basis` (`ld` apart) in one batched kernel call; and
-/// its adjoint.
+/// A per-step hidden basis: the terms T_1.. of `h` ([N][B*C]) into a
+/// recurrent basis in one kernel call; and the adjoint of the whole basis
+/// from its gradient in GEMM row layout.
 struct HiddenBasis {
     let lhat: Graph, batch: Int, channels: Int, order: Int
 
-    func forward(_ h: UnsafePointer<Float>, into basis: UnsafeMutablePointer<Float>, ld: Int)
+    /// T_1 ... T_{K-1} of step t's signal `h` into `terms` ([K-1, steps, N*B*C]).
+    func forward(_ h: UnsafePointer<Float>, step t: Int, steps: Int, into terms: UnsafeMutablePointer<Float>)
         throws(GraphSeqError) {
-        let (B, C, K) = (batch, channels, order)
-        try check(gsq_cheb_basis_batched(lhat.handle, Int64(K), Int64(B), Int64(C), h, Int64(max(B * C, 1)),
-                                         basis, Int64(ld)))
+        let (width, size) = (batch * channels, lhat.rowCount * batch * channels)
+        try check(gsq_cheb_terms(lhat.handle, Int64(order), Int64(width), h, Int64(max(width, 1)),
+                                 terms + t * size, Int64(max(width, 1)), Int64(max(steps * size, 1))))
     }
 
     /// dh = adjoint(dbasis) + beta * dh; `dbasis` is left unchanged.
@@ -323,36 +348,42 @@ func sum(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, into dst: Unsafe
 }
 
 extension GCRNRecurrence {
-    /// The weight gradients from each step basis ([T, N*B, K*F + K*H]) and
-    /// the gate slots it feeds (GConvGRU's candidate has its own): over the
-    /// steps whose recurrent products ran, [weight_x; weight_h] += rows^T
-    /// dgates in one product per basis; at step 0 without an initial state,
-    /// weight_x alone.
-    func accumulateWeightGradients(_ tape: GCRNTape, bases: [(basis: Tensor, slots: Range<Int>)])
+    /// The weight gradients from each recurrent basis and the gate slots it
+    /// feeds (GConvGRU's candidate has its own): per basis, one product
+    /// dgates^T [T_0 ... T_{K-1} basis(x)] over the steps whose recurrent
+    /// products ran (plus dgates^T basis(x) of step 0 without an initial
+    /// state), added transposed to [weight_h; weight_x].
+    func accumulateWeightGradients(_ tape: GCRNTape, bases: [(basis: RecurrentBasis, slots: Range<Int>)])
         throws(GraphSeqError) {
-        let (T, rows, H, KF, KC) = (tape.steps, tape.nodes * tape.batch, hiddenSize,
-                                    core.order * inputSize, core.rowWidth)
-        let width = tape.gates.shape[2], s0 = tape.firstRecurrentStep
-        let stacked = Tensor(shape: [KC, width])
-        try withPointers([tape.gates, stacked, core.inputWeight.gradient,
+        let (T, rows, H, K, KF) = (tape.steps, tape.nodes * tape.batch, hiddenSize, core.order, tape.inputWidth)
+        let (KH, width, s0) = (K * H, tape.gates.shape[2], tape.firstRecurrentStep)
+        try withPointers([tape.gates, tape.inputBasis, core.inputWeight.gradient,
                           core.hiddenWeight.gradient]) { (p) throws(GraphSeqError) in
-            let dg = p[0] + rows * width   // slots 1...T
+            let dg = p[0] + rows * width   // step t's gradients in slot t + 1
             for (basis, slots) in bases {
-                let (cols, n) = (slots.lowerBound * H, slots.count * H)
-                try withPointers([basis]) { (b) throws(GraphSeqError) in
-                    if s0 == 1 {
-                        try sgemm(transposeA: true, m: KF, n: n, k: rows, b[0], lda: KC, dg + cols, ldb: width,
-                                  beta: 1, p[2] + cols, ldc: width)
-                    }
+                let (cols, m) = (slots.lowerBound * H, slots.count * H)
+                // The slots' gradient transposed: [m, K*H + K*F], hidden terms first
+                // (aligned to the GEMM's tiles for the usual H).
+                let transposed = Tensor(shape: [m, KH + KF], zeroed: false)
+                try withPointers([basis.first, basis.terms, transposed]) { (b) throws(GraphSeqError) in
                     if T > s0 {
-                        try sgemm(transposeA: true, m: KC, n: n, k: (T - s0) * rows, b[0] + s0 * rows * KC, lda: KC,
-                                  dg + s0 * rows * width + cols, ldb: width, p[1] + cols, ldc: width)
+                        let parts = [MatrixPart(base: b[0] + s0 * rows * H, ld: H, columns: H)]
+                            + (0..<(K - 1)).map { MatrixPart(base: b[1] + ($0 * T + s0) * rows * H, ld: H, columns: H) }
+                            + [MatrixPart(base: p[1] + s0 * rows * KF, ld: KF, columns: KF)]
+                        try sgemm(transposeA: true, m: m, k: (T - s0) * rows, dg + s0 * rows * width + cols,
+                                  lda: width, parts: parts, b[2], ldc: KH + KF)
+                    }
+                    if s0 == 1 {
+                        try sgemm(transposeA: true, m: m, n: KF, k: rows, dg + cols, lda: width, p[1], ldb: KF,
+                                  beta: T > s0 ? 1 : 0, b[2] + KH, ldc: KH + KF)
+                    }
+                    for g in 0..<m {
+                        let row = b[2] + g * (KH + KF)
+                        for r in 0..<KF { p[2][r * width + cols + g] += row[KH + r] }
+                        if T > s0 { for r in 0..<KH { p[3][r * width + cols + g] += row[r] } }
                     }
                 }
             }
-            guard T > s0 else { return }
-            for i in 0..<(KF * width) { p[2][i] += p[1][i] }
-            for i in 0..<((KC - KF) * width) { p[3][i] += p[1][KF * width + i] }
         }
     }
 }

@@ -86,51 +86,57 @@ public final class GConvGRU: GCRNRecurrence {
     func run(_ x: Tensor, operator lhat: Graph, initialState: RecurrentState?, recycling old: GCRNTape?)
         throws(GraphSeqError) -> (output: Tensor, state: RecurrentState, tape: GCRNTape) {
         let (T, N, B) = try core.inputShape(x, lhat, owner: GConvGRU.name)
-        let (H, K, F) = (hiddenSize, order, inputSize)
+        let (H, K) = (hiddenSize, order)
         let rows = N * B
         if let s = initialState {
             try require(s.h.shape == [N, B, H] && s.c == nil,
                         "GConvGRU.forward: initial state h \(s.h.shape), expected [\(N), \(B), \(H)] and no c")
         }
-        let (KF, KC) = (K * F, core.rowWidth)
-        let basis = buffer([T, rows, KC], reusing: old?.basis)
-        let resetBasis = buffer([T, rows, KC], reusing: old?.resetBasis)
-        try core.inputBasis(x, lhat, into: [basis, resetBasis])
+        let (KF, KC) = (K * inputSize, core.rowWidth)
+        let inputBasis = try core.inputBasis(x, lhat)
+        let terms = buffer([K - 1, T, rows, H], reusing: old?.recurrent[0].terms)
+        let resetHidden = buffer([T, rows, H], reusing: old?.recurrent[1].first)
+        let resetTerms = buffer([K - 1, T, rows, H], reusing: old?.recurrent[1].terms)
         let gates = buffer([T + 1, rows, 3 * H], reusing: old?.gates)
-        let rh = Tensor(shape: [rows, H], zeroed: false)
-        let output = Tensor(shape: [T, N, B, H], zeroed: false)
+        // Fresh: the output the caller keeps is a view of it.
+        let states = Tensor(shape: [T + 1, N, B, H], zeroed: false)
         let h0 = initialState?.h, bias = summedBias()
+        if let h0 { withPointers([states, h0]) { p in p[0].update(from: p[1], count: rows * H) } }
+        let tape = GCRNTape(nodes: N, batch: B, order: K, lhat: lhat, inputBasis: inputBasis,
+                            recurrent: [RecurrentBasis(first: states, terms: terms),
+                                        RecurrentBasis(first: resetHidden, terms: resetTerms)],
+                            gates: gates, cells: nil, states: states, hasInitialHidden: h0 != nil, bias: bias,
+                            peephole: nil)
         let hidden = HiddenBasis(lhat: lhat, batch: B, channels: H, order: K)
         let stacked = core.stackedWeight()
-        try withPointers([basis, resetBasis, core.inputWeight.value, gates, stacked, rh, output,
-                          bias ?? rh, h0 ?? rh]) { (p) throws(GraphSeqError) in
-            let (g, w, out, b) = (p[3], p[4], p[6], bias == nil ? nil : p[7])
+        try withPointers([inputBasis, core.inputWeight.value, gates, stacked, states, terms, resetHidden,
+                          resetTerms, bias ?? states]) { (p) throws(GraphSeqError) in
+            let (x, g, w, h, rh, b) = (p[0], p[2], p[3], p[4], p[6], bias == nil ? nil : p[8])
             // [W_x; W_h] split by gate slots: r z, then the candidate n.
             let wrz = try PackedMatrix(transposed: false, k: KC, n: 2 * H, w, ldb: 3 * H)
             let wn = try PackedMatrix(transposed: false, k: KC, n: H, w + 2 * H, ldb: 3 * H)
             for t in 0..<T {
-                let gt = g + t * rows * 3 * H, bt = p[0] + t * rows * KC, rt = p[1] + t * rows * KC
-                let hPrev: UnsafeMutablePointer<Float>? = t > 0 ? out + (t - 1) * rows * H : (h0 == nil ? nil : p[8])
+                let gt = g + t * rows * 3 * H, rht = rh + t * rows * H
+                let hPrev: UnsafeMutablePointer<Float>? = t > 0 || h0 != nil ? h + t * rows * H : nil
                 if let hPrev {   // r, z = [basis(x_t) basis(h)] [W_x; W_h][:, r z]
-                    try hidden.forward(hPrev, into: bt + KF, ld: KC)
-                    try sgemm(m: rows, bt, lda: KC, wrz, gt, ldc: 3 * H)
+                    try hidden.forward(hPrev, step: t, steps: T, into: p[5])
+                    try sgemm(m: rows, parts: RecurrentBasis.operand(step: t, of: tape, inputBasis: x, first: h,
+                                                                      terms: p[5]), wrz, gt, ldc: 3 * H)
                 } else {
-                    try sgemm(m: rows, n: 2 * H, k: KF, bt, lda: KC, p[2], ldb: 3 * H, gt, ldc: 3 * H)
+                    try sgemm(m: rows, n: 2 * H, k: KF, x, lda: KF, p[1], ldb: 3 * H, gt, ldc: 3 * H)
                 }
-                try check(gsq_gru_rb_gates_forward(Int64(rows), Int64(H), gt, b, hPrev, p[5]))
+                try check(gsq_gru_rb_gates_forward(Int64(rows), Int64(H), gt, b, hPrev, rht))
                 if hPrev != nil {   // n = [basis(x_t) basis(r h)] [W_x; W_h][:, n]
-                    try hidden.forward(p[5], into: rt + KF, ld: KC)
-                    try sgemm(m: rows, rt, lda: KC, wn, gt + 2 * H, ldc: 3 * H)
+                    try hidden.forward(rht, step: t, steps: T, into: p[7])
+                    try sgemm(m: rows, parts: RecurrentBasis.operand(step: t, of: tape, inputBasis: x, first: rh,
+                                                                      terms: p[7]), wn, gt + 2 * H, ldc: 3 * H)
                 } else {
-                    try sgemm(m: rows, n: H, k: KF, rt, lda: KC, p[2] + 2 * H, ldb: 3 * H, gt + 2 * H, ldc: 3 * H)
+                    try sgemm(m: rows, n: H, k: KF, x, lda: KF, p[1] + 2 * H, ldb: 3 * H, gt + 2 * H, ldc: 3 * H)
                 }
-                try check(gsq_gru_rb_output_forward(Int64(rows), Int64(H), gt, b, hPrev, out + t * rows * H))
+                try check(gsq_gru_rb_output_forward(Int64(rows), Int64(H), gt, b, hPrev, h + (t + 1) * rows * H))
             }
         }
-        let tape = GCRNTape(steps: T, nodes: N, batch: B, lhat: lhat, basis: basis, gates: gates,
-                            resetBasis: resetBasis, cells: nil, output: output,
-                            initialHidden: h0, bias: bias, peephole: nil)
-        return (output, RecurrentState(h: output.slice(T - 1).copy()), tape)
+        return (tape.output, RecurrentState(h: states.slice(T).copy()), tape)
     }
 
     func backprop(_ tape: GCRNTape, _ dy: Tensor, stateGradient: RecurrentState?)
@@ -151,33 +157,33 @@ public final class GConvGRU: GCRNRecurrence {
         let dbias = Tensor(shape: [3 * H])
         let hidden = HiddenBasis(lhat: tape.lhat, batch: B, channels: H, order: K)
         let zero = Tensor(shape: [1])
-        try withPointers([dy, stateGradient?.h ?? zero, tape.gates, tape.output, tape.initialHidden ?? zero,
-                          dh[0], dh[1], drow, dreset, drh, core.stackedWeight(), dbias, dbx]) { (p) throws(GraphSeqError) in
-            let (g, out, w, db) = (p[2], p[3], p[10], bias ? p[11] : nil)
+        try withPointers([dy, stateGradient?.h ?? zero, tape.gates, tape.states, dh[0], dh[1], drow, dreset, drh,
+                          core.stackedWeight(), dbias, dbx]) { (p) throws(GraphSeqError) in
+            let (g, states, w, db) = (p[2], p[3], p[9], bias ? p[10] : nil)
+            let (drz, dn, drh, dbx) = (p[6], p[7], p[8], p[11])
             let wrzT = try PackedMatrix(transposed: true, k: 2 * H, n: KC, w, ldb: 3 * H)
             let wnT = try PackedMatrix(transposed: true, k: H, n: KC, w + 2 * H, ldb: 3 * H)
-            sum(p[0] + (T - 1) * rows * H, stateGradient == nil ? nil : p[1], into: p[5], count: rows * H)
+            sum(p[0] + (T - 1) * rows * H, stateGradient == nil ? nil : p[1], into: p[4], count: rows * H)
             for t in stride(from: T - 1, through: 0, by: -1) {
-                let (dhIn, dhOut) = (p[5 + (T - 1 - t) % 2], p[5 + (T - t) % 2])
+                let (dhIn, dhOut) = (p[4 + (T - 1 - t) % 2], p[4 + (T - t) % 2])
                 let gt = g + t * rows * 3 * H, dg = g + (t + 1) * rows * 3 * H
-                let hPrev: UnsafeMutablePointer<Float>? = t > 0 ? out + (t - 1) * rows * H
-                    : (tape.initialHidden == nil ? nil : p[4])
+                let hPrev: UnsafeMutablePointer<Float>? = t > 0 || tape.hasInitialHidden ? states + t * rows * H : nil
                 try check(gsq_gru_rb_output_backward(Int64(rows), Int64(H), gt, hPrev, dhIn, dg, dhOut, db))
                 // [d basis(x_t), d basis(r h)] from dn; d(r h) is the second part's adjoint.
-                try sgemm(m: rows, dg + 2 * H, lda: 3 * H, wnT, p[8], ldc: KC)
-                try hidden.backward(p[8] + KF, ld: KC, into: p[9], beta: 0)
-                try check(gsq_gru_rb_gates_backward(Int64(rows), Int64(H), gt, hPrev, p[9], dg, dhOut, db))
+                try sgemm(m: rows, dg + 2 * H, lda: 3 * H, wnT, dn, ldc: KC)
+                try hidden.backward(dn + KF, ld: KC, into: drh, beta: 0)
+                try check(gsq_gru_rb_gates_backward(Int64(rows), Int64(H), gt, hPrev, drh, dg, dhOut, db))
                 // [d basis(x_t), d basis(h)] from d[r z]; dh_{t-1} += the second part's adjoint, plus dy_{t-1}.
-                try sgemm(m: rows, dg, lda: 3 * H, wrzT, p[7], ldc: KC)
-                try hidden.backward(p[7] + KF, ld: KC, into: dhOut, beta: 1)
+                try sgemm(m: rows, dg, lda: 3 * H, wrzT, drz, ldc: KC)
+                try hidden.backward(drz + KF, ld: KC, into: dhOut, beta: 1)
                 for r in 0..<rows {
-                    let (d, a, c) = (p[12] + (t * rows + r) * KF, p[7] + r * KC, p[8] + r * KC)
+                    let (d, a, c) = (dbx + (t * rows + r) * KF, drz + r * KC, dn + r * KC)
                     for j in 0..<KF { d[j] = a[j] + c[j] }
                 }
                 if t > 0 { for i in 0..<(rows * H) { dhOut[i] += p[0][(t - 1) * rows * H + i] } }
             }
         }
-        try accumulateWeightGradients(tape, bases: [(tape.basis, 0..<2), (tape.resetBasis!, 2..<3)])
+        try accumulateWeightGradients(tape, bases: [(tape.recurrent[0], 0..<2), (tape.recurrent[1], 2..<3)])
         if bias {
             for (g, gate) in core.gates.enumerated() {
                 addSlot(dbias, offset: gate.slot * H, into: core.inputBiases[g])

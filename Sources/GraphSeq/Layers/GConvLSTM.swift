@@ -117,51 +117,53 @@ public final class GConvLSTM: GCRNRecurrence {
     func run(_ x: Tensor, operator lhat: Graph, initialState: RecurrentState?, recycling old: GCRNTape?)
         throws(GraphSeqError) -> (output: Tensor, state: RecurrentState, tape: GCRNTape) {
         let (T, N, B) = try core.inputShape(x, lhat, owner: GConvLSTM.name)
-        let (H, K, F) = (hiddenSize, order, inputSize)
+        let (H, K) = (hiddenSize, order)
         let rows = N * B
         if let s = initialState {
             try require(s.h.shape == [N, B, H] && (s.c == nil || s.c!.shape == [N, B, H]),
                         "GConvLSTM.forward: initial state h \(s.h.shape), c \(s.c?.shape ?? []), expected [\(N), \(B), \(H)]")
         }
-        let (KF, KC) = (K * F, core.rowWidth)
-        let basis = buffer([T, rows, KC], reusing: old?.basis)
-        try core.inputBasis(x, lhat, into: [basis])
+        let (KF, KC) = (K * inputSize, core.rowWidth)
+        let inputBasis = try core.inputBasis(x, lhat)
+        let terms = buffer([K - 1, T, rows, H], reusing: old?.recurrent[0].terms)
         let gates = buffer([T + 1, rows, 4 * H], reusing: old?.gates)
         let cells = buffer([T + 1, rows, H], reusing: old?.cells)
-        let output = Tensor(shape: [T, N, B, H], zeroed: false)
+        // Fresh: the output the caller keeps is a view of it.
+        let states = Tensor(shape: [T + 1, N, B, H], zeroed: false)
         let h0 = initialState?.h
+        if let h0 { withPointers([states, h0]) { p in p[0].update(from: p[1], count: rows * H) } }
         let c0 = cells.slice(0)
         c0.fill(0)
         if let c = initialState?.c { c0.add(c) }
         let bias = summedBias()
         let peep: Tensor? = peephole ? Tensor(shape: [3 * H]) : nil
         if let peep { for (i, p) in peepholes.enumerated() { for j in 0..<H { peep[i * H + j] = p.value[0, j] } } }
+        let tape = GCRNTape(nodes: N, batch: B, order: K, lhat: lhat, inputBasis: inputBasis,
+                            recurrent: [RecurrentBasis(first: states, terms: terms)], gates: gates, cells: cells,
+                            states: states, hasInitialHidden: h0 != nil, bias: bias, peephole: peep)
         let hidden = HiddenBasis(lhat: lhat, batch: B, channels: H, order: K)
         let flags: UInt32 = peephole ? GSQ_LSTM_PEEPHOLE : 0
         let stacked = core.stackedWeight()
-        try withPointers([basis, core.inputWeight.value, gates, stacked, cells, output,
-                          bias, peep ?? bias, h0 ?? bias]) { (p) throws(GraphSeqError) in
-            let (g, c, out) = (p[2], p[4], p[5])
+        try withPointers([inputBasis, core.inputWeight.value, gates, stacked, cells, states, terms,
+                          bias, peep ?? bias]) { (p) throws(GraphSeqError) in
+            let (g, c, h) = (p[2], p[4], p[5])
             let w = try PackedMatrix(transposed: false, k: KC, n: 4 * H, p[3], ldb: 4 * H)
             for t in 0..<T {
-                let gt = g + t * rows * 4 * H, bt = p[0] + t * rows * KC
-                let hPrev: UnsafeMutablePointer<Float>? = t > 0 ? out + (t - 1) * rows * H : (h0 == nil ? nil : p[8])
-                if let hPrev {   // gates = [basis(x_t) basis(h)] [W_x; W_h]
-                    try hidden.forward(hPrev, into: bt + KF, ld: KC)
-                    try sgemm(m: rows, bt, lda: KC, w, gt, ldc: 4 * H)
+                let gt = g + t * rows * 4 * H
+                if t > 0 || h0 != nil {   // gates = [basis(x_t) basis(h_{t-1})] [W_x; W_h]
+                    try hidden.forward(h + t * rows * H, step: t, steps: T, into: p[6])
+                    try sgemm(m: rows, parts: RecurrentBasis.operand(step: t, of: tape, inputBasis: p[0], first: h,
+                                                                      terms: p[6]), w, gt, ldc: 4 * H)
                 } else {
-                    try sgemm(m: rows, n: 4 * H, k: KF, bt, lda: KC, p[1], ldb: 4 * H, gt, ldc: 4 * H)
+                    try sgemm(m: rows, n: 4 * H, k: KF, p[0], lda: KF, p[1], ldb: 4 * H, gt, ldc: 4 * H)
                 }
-                try check(gsq_lstm_cell_forward(Int64(rows), Int64(H), flags, gt, p[6], peep == nil ? nil : p[7],
-                                                c + t * rows * H, c + (t + 1) * rows * H, out + t * rows * H))
+                try check(gsq_lstm_cell_forward(Int64(rows), Int64(H), flags, gt, p[7], peep == nil ? nil : p[8],
+                                                c + t * rows * H, c + (t + 1) * rows * H, h + (t + 1) * rows * H))
             }
         }
-        let hT = output.slice(T - 1).copy()
+        let hT = states.slice(T).copy()
         let cT = try cells.slice(T).copy().reshaped([N, B, H])
-        let tape = GCRNTape(steps: T, nodes: N, batch: B, lhat: lhat, basis: basis, gates: gates,
-                            resetBasis: nil, cells: cells, output: output,
-                            initialHidden: h0, bias: bias, peephole: peep)
-        return (output, RecurrentState(h: hT, c: cT), tape)
+        return (tape.output, RecurrentState(h: hT, c: cT), tape)
     }
 
     func backprop(_ tape: GCRNTape, _ dy: Tensor, stateGradient: RecurrentState?)
@@ -203,7 +205,7 @@ public final class GConvLSTM: GCRNRecurrence {
                 if t > 0 { for i in 0..<(rows * H) { dhp[i] += p[0][(t - 1) * rows * H + i] } }
             }
         }
-        try accumulateWeightGradients(tape, bases: [(tape.basis, 0..<4)])
+        try accumulateWeightGradients(tape, bases: [(tape.recurrent[0], 0..<4)])
         for g in 0..<4 {
             addSlot(dbias, offset: g * H, into: gateBiases[g])
             if bias {
