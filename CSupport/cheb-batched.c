@@ -1,8 +1,10 @@
-/* The Chebyshev basis in batched (GEMM row) layout and its adjoint.
+/* The Chebyshev basis in batched (GEMM row) layout and its adjoint, and
+ * the terms T_1.. as separate matrices.
  *
  * X holds `batch` signals of nfeat features per node; basis row i*batch + b
  * (ldb apart) holds entry b's K terms side by side at node i: the A of the
- * GEMM that applies all filters (a GCRN step's gate products).
+ * GEMM that applies all filters (a GCRN step's gate products). The terms
+ * layout (gsq_cheb_terms) gives the same GEMM its operand as parts instead.
  *
  * Graphs up to tens of thousands of nodes (the K terms of n rows of a block
  * of at least 32 features fit in 16 MiB) go feature block by feature block:

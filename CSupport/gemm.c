@@ -502,6 +502,20 @@ void gsq_sgemm_packed_b_destroy(gsq_packed_b_t b) {
     free(b);
 }
 
+/* Runs a product whose A and C are filled in and checked against the packed
+ * B, which must be for the active ISA. */
+static gsq_status_t run_packed(const char *fn, sgemm_job *j, gsq_packed_b_t b) {
+    const gsq_isa_t isa = gsq__isa();
+    if (isa != b->isa)
+        return gsq__fail(GSQ_ERR_INVALID_ARGUMENT,
+                         "%s: B was packed for %s but the active ISA is %s; pack it again",
+                         fn, gsq_isa_name(b->isa), gsq_isa_name(isa));
+    const double t0 = gsq__now_ms();
+    j->tiles = &gsq__sgemm_tile_table[isa];
+    j->n = b->n, j->k = b->k, j->prepacked = b->data, j->b_stride = b->stride;
+    return run(fn, j, isa, t0);
+}
+
 gsq_status_t gsq_sgemm_packed(gsq_transpose_t transa, int64_t m, float alpha,
                               const float *a, int64_t lda, gsq_packed_b_t b,
                               float beta, float *c, int64_t ldc) {
@@ -513,16 +527,9 @@ gsq_status_t gsq_sgemm_packed(gsq_transpose_t transa, int64_t m, float alpha,
     const int64_t n = b->n, k = b->k;
     GSQ_TRY(gsq__check_matrix(fn, "A", a, ta ? k : m, ta ? m : k, lda));
     GSQ_TRY(gsq__check_matrix(fn, "C", c, m, n, ldc));
-    const gsq_isa_t isa = gsq__isa();
-    if (isa != b->isa)
-        return gsq__fail(GSQ_ERR_INVALID_ARGUMENT,
-                         "%s: B was packed for %s but the active ISA is %s; pack it again",
-                         fn, gsq_isa_name(b->isa), gsq_isa_name(isa));
-    const double t0 = gsq__now_ms();
-    sgemm_job j = {.tiles = &gsq__sgemm_tile_table[isa], .trans_a = ta, .m = m, .n = n,
-                   .k = k, .lda = lda, .ldc = ldc, .alpha = alpha, .beta = beta, .a = a,
-                   .c = c, .prepacked = b->data, .b_stride = b->stride};
-    return run(fn, &j, isa, t0);
+    sgemm_job j = {.trans_a = ta, .m = m, .lda = lda, .ldc = ldc, .alpha = alpha, .beta = beta,
+                   .a = a, .c = c};
+    return run_packed(fn, &j, b);
 }
 
 /* ---- operands in parts ---------------------------------------------------- */
@@ -556,16 +563,9 @@ gsq_status_t gsq_sgemm_packed_parts(int64_t m, float alpha, int64_t nparts,
         return gsq__fail(GSQ_ERR_INVALID_ARGUMENT, "%s: the A parts are %lld columns wide, B has k = %lld",
                          fn, (long long)k, (long long)b->k);
     GSQ_TRY(gsq__check_matrix(fn, "C", c, m, b->n, ldc));
-    const gsq_isa_t isa = gsq__isa();
-    if (isa != b->isa)
-        return gsq__fail(GSQ_ERR_INVALID_ARGUMENT,
-                         "%s: B was packed for %s but the active ISA is %s; pack it again",
-                         fn, gsq_isa_name(b->isa), gsq_isa_name(isa));
-    const double t0 = gsq__now_ms();
-    sgemm_job j = {.tiles = &gsq__sgemm_tile_table[isa], .m = m, .n = b->n, .k = k,
-                   .ldc = ldc, .alpha = alpha, .beta = beta, .a_parts = a,
-                   .a_nparts = nparts, .c = c, .prepacked = b->data, .b_stride = b->stride};
-    return run(fn, &j, isa, t0);
+    sgemm_job j = {.m = m, .ldc = ldc, .alpha = alpha, .beta = beta, .a_parts = a,
+                   .a_nparts = nparts, .c = c};
+    return run_packed(fn, &j, b);
 }
 
 gsq_status_t gsq_sgemm_parts_b(gsq_transpose_t transa, int64_t m, int64_t k, float alpha,
