@@ -10,7 +10,7 @@ internal import CGraphSeq
 // hidden one ([N*B][K*F + K*H]), by the stacked weights [weight_x; weight_h]:
 // one GEMM per step covers both products. It reads that operand as parts
 // (gsq_sgemm_packed_parts): T_0 is h_{t-1} itself and gsq_cheb_terms writes
-// T_1.. straight into the tape, so the basis is never assembled or copied.
+// T_1.. straight into the tape, so the basis is never assembled.
 // The inputs of all T steps form a single basis call, over the [N][T*B*F]
 // transpose of x. Backward, the GEMM's adjoint gives both basis gradients
 // in the assembled layout, which gsq_cheb_basis_batched_backward reads.
