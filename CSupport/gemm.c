@@ -169,22 +169,27 @@ static void pack_b(const sgemm_job *j, int64_t j0, int64_t nc, int64_t p0,
                    min64(q1 * nr, nc) - q0 * nr, nr, nr * kc, dst + q0 * nr * kc);
 }
 
-/* pack_b for B given as parts: a panel within one part is that part's
- * copy; a panel that straddles parts is zeroed and filled part by part. */
+/* pack_b for B given as parts: the panels within one part are that part's
+ * copy (one call for all of them, so its rows stream whole); a panel that
+ * straddles parts is zeroed and filled part by part. */
 static void pack_b_parts(const sgemm_job *j, int64_t j0, int64_t nc, int64_t p0,
                          int64_t kc, int64_t q0, int64_t q1, float *dst) {
     const int nr = j->tiles->nr;
     int64_t q_part = 0, start = 0; /* the part holding column c0, and its first column */
-    for (int64_t q = q0; q < q1; q++) {
-        const int64_t c0 = j0 + q * nr, c1 = j0 + min64((q + 1) * nr, nc);
-        float *panel = dst + q * nr * kc;
+    for (int64_t q = q0, q_end; q < q1; q = q_end) {
+        const int64_t c0 = j0 + q * nr;
         while (start + j->b_parts[q_part].cols <= c0) start += j->b_parts[q_part++].cols;
         const gsq_matrix_part_t *part = &j->b_parts[q_part];
-        if (c1 <= start + part->cols) {
-            j->tiles->copy(kc, part->data + p0 * part->ld + (c0 - start), part->ld, c1 - c0, nr,
-                           nr * kc, panel);
+        const int64_t part_end = start + part->cols;
+        for (q_end = q; q_end < q1 && j0 + min64((q_end + 1) * nr, nc) <= part_end; q_end++) {}
+        float *panel = dst + q * nr * kc;
+        if (q_end > q) { /* panels [q, q_end) lie within the part */
+            j->tiles->copy(kc, part->data + p0 * part->ld + (c0 - start), part->ld,
+                           j0 + min64(q_end * nr, nc) - c0, nr, nr * kc, panel);
             continue;
         }
+        q_end = q + 1;
+        const int64_t c1 = j0 + min64((q + 1) * nr, nc);
         for (int64_t p = 0; p < kc; p++) memset(panel + p * nr, 0, (size_t)nr * sizeof(float));
         for (int64_t r = q_part, s0 = start; s0 < c1; s0 += j->b_parts[r++].cols) {
             const int64_t lo = c0 > s0 ? c0 : s0, hi = min64(c1, s0 + j->b_parts[r].cols);
