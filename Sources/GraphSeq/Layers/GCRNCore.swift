@@ -26,9 +26,15 @@ struct RecurrentBasis {
     /// `first` and `terms` are the addresses of the tape's tensors.
     static func operand(step t: Int, of tape: GCRNTape, inputBasis: UnsafePointer<Float>,
                         first: UnsafePointer<Float>, terms: UnsafePointer<Float>) -> [MatrixPart] {
-        let (T, rows, H, KF) = (tape.steps, tape.nodes * tape.batch, tape.hidden, tape.inputWidth)
-        return [MatrixPart(base: inputBasis + t * rows * KF, ld: KF, columns: KF),
-                MatrixPart(base: first + t * rows * H, ld: H, columns: H)]
+        [tape.inputParts(from: t, inputBasis)] + hiddenParts(from: t, of: tape, first: first, terms: terms)
+    }
+
+    /// T_0 ... T_{K-1} from step t on (one step's rows, or those of steps
+    /// t..<T stacked: each term's steps are adjacent).
+    static func hiddenParts(from t: Int, of tape: GCRNTape, first: UnsafePointer<Float>,
+                            terms: UnsafePointer<Float>) -> [MatrixPart] {
+        let (T, rows, H) = (tape.steps, tape.nodes * tape.batch, tape.hidden)
+        return [MatrixPart(base: first + t * rows * H, ld: H, columns: H)]
             + (0..<(tape.order - 1)).map { MatrixPart(base: terms + ($0 * T + t) * rows * H, ld: H, columns: H) }
     }
 }
@@ -70,6 +76,19 @@ final class GCRNTape {
     var inputWidth: Int { inputBasis.shape[1] }
     /// h_1 ... h_T, [T, N, B, H].
     var output: Tensor { states.slices(1..<(steps + 1)) }
+
+    /// The input basis from step t on (`inputBasis`: its address).
+    func inputParts(from t: Int, _ inputBasis: UnsafePointer<Float>) -> MatrixPart {
+        MatrixPart(base: inputBasis + t * nodes * batch * inputWidth, ld: inputWidth, columns: inputWidth)
+    }
+
+    /// A new state track [T+1, N, B, H] for `steps`, with `h0` (when given)
+    /// in slot 0. Fresh each forward: the output the caller keeps is a view.
+    static func states(steps T: Int, nodes N: Int, batch B: Int, hidden H: Int, initial h0: Tensor?) -> Tensor {
+        let states = Tensor(shape: [T + 1, N, B, H], zeroed: false)
+        if let h0 { withPointers([states, h0]) { p in p[0].update(from: p[1], count: N * B * H) } }
+        return states
+    }
 }
 
 /// A buffer of `shape` for a forward: `spare` (a replaced tape's, which
@@ -367,9 +386,8 @@ extension GCRNRecurrence {
                 let transposed = Tensor(shape: [m, KH + KF], zeroed: false)
                 try withPointers([basis.first, basis.terms, transposed]) { (b) throws(GraphSeqError) in
                     if T > s0 {
-                        let parts = [MatrixPart(base: b[0] + s0 * rows * H, ld: H, columns: H)]
-                            + (0..<(K - 1)).map { MatrixPart(base: b[1] + ($0 * T + s0) * rows * H, ld: H, columns: H) }
-                            + [MatrixPart(base: p[1] + s0 * rows * KF, ld: KF, columns: KF)]
+                        let parts = RecurrentBasis.hiddenParts(from: s0, of: tape, first: b[0], terms: b[1])
+                            + [tape.inputParts(from: s0, p[1])]
                         try sgemm(transposeA: true, m: m, k: (T - s0) * rows, dg + s0 * rows * width + cols,
                                   lda: width, parts: parts, b[2], ldc: KH + KF)
                     }

@@ -98,10 +98,8 @@ public final class GConvGRU: GCRNRecurrence {
         let resetHidden = buffer([T, rows, H], reusing: old?.recurrent[1].first)
         let resetTerms = buffer([K - 1, T, rows, H], reusing: old?.recurrent[1].terms)
         let gates = buffer([T + 1, rows, 3 * H], reusing: old?.gates)
-        // Fresh: the output the caller keeps is a view of it.
-        let states = Tensor(shape: [T + 1, N, B, H], zeroed: false)
+        let states = GCRNTape.states(steps: T, nodes: N, batch: B, hidden: H, initial: initialState?.h)
         let h0 = initialState?.h, bias = summedBias()
-        if let h0 { withPointers([states, h0]) { p in p[0].update(from: p[1], count: rows * H) } }
         let tape = GCRNTape(nodes: N, batch: B, order: K, lhat: lhat, inputBasis: inputBasis,
                             recurrent: [RecurrentBasis(first: states, terms: terms),
                                         RecurrentBasis(first: resetHidden, terms: resetTerms)],

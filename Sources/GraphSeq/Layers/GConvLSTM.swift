@@ -128,10 +128,8 @@ public final class GConvLSTM: GCRNRecurrence {
         let terms = buffer([K - 1, T, rows, H], reusing: old?.recurrent[0].terms)
         let gates = buffer([T + 1, rows, 4 * H], reusing: old?.gates)
         let cells = buffer([T + 1, rows, H], reusing: old?.cells)
-        // Fresh: the output the caller keeps is a view of it.
-        let states = Tensor(shape: [T + 1, N, B, H], zeroed: false)
+        let states = GCRNTape.states(steps: T, nodes: N, batch: B, hidden: H, initial: initialState?.h)
         let h0 = initialState?.h
-        if let h0 { withPointers([states, h0]) { p in p[0].update(from: p[1], count: rows * H) } }
         let c0 = cells.slice(0)
         c0.fill(0)
         if let c = initialState?.c { c0.add(c) }
