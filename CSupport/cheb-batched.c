@@ -101,25 +101,42 @@ static void prefetch_rows(const struct batched *c, const float *rows, int64_t i,
         __builtin_prefetch(q, 0, 3);
 }
 
-/* The K terms of block columns [c0, c0 + w) in the block's scratch. */
-static void recur_block(const struct batched *c, float *t, int64_t c0, int64_t w) {
+/* Has the product store its rows at column c0 of term k of the terms
+ * layout too (rows in node order), or there only when `only`. */
+static void store_term(const struct batched *c, struct gsq__spmm_args *a, int64_t k,
+                       int64_t c0, bool only) {
+    float *out = c->terms + (k - 1) * c->term_stride + c0;
+    if (only)
+        a->y = out, a->ldy = c->ldt;
+    else
+        a->y2 = out, a->ldy2 = c->ldt;
+}
+
+/* The K terms of block columns [c0, c0 + w) in the block's scratch. With
+ * `direct` (the terms layout on a graph in node order), each T_k, k >= 1,
+ * is stored to the terms layout as its rows are computed, and the last one
+ * only there, so no copy-out follows. */
+static void recur_block(const struct batched *c, float *t, int64_t c0, int64_t w,
+                        bool direct) {
     const int64_t n = c->op->nrows, ld = c->width, K = c->K, tn = n * ld;
     for (int64_t i = 0; i < n; i++) /* T_0 = X */
         memcpy(t + i * ld, c->x + node(c, i) * c->ldx + c0, (size_t)w * sizeof(float));
     if (K > 1) { /* T_1 = L X */
-        const struct gsq__spmm_args a = block_product(c, w, 1.0f, t, 0.0f, NULL, t + tn);
+        struct gsq__spmm_args a = block_product(c, w, 1.0f, t, 0.0f, NULL, t + tn);
+        if (direct) store_term(c, &a, 1, c0, K == 2);
         c->rows(&a, 0, n);
     }
     for (int64_t k = 2; k < K; k++) { /* T_k = 2 L T_{k-1} - T_{k-2} */
-        const struct gsq__spmm_args a = block_product(
+        struct gsq__spmm_args a = block_product(
             c, w, 2.0f, t + (k - 1) * tn, -1.0f, t + (k - 2) * tn, t + k * tn);
+        if (direct) store_term(c, &a, k, c0, k == K - 1);
         c->rows(&a, 0, n);
     }
 }
 
 static void forward_block(const struct batched *c, float *t, int64_t c0, int64_t w) {
     const int64_t n = c->op->nrows, ld = c->width, K = c->K, tn = n * ld;
-    recur_block(c, t, c0, w);
+    recur_block(c, t, c0, w, false);
     for (int64_t i = 0; i < n; i++) {
         float *row = c->basis + node(c, i) * c->batch * c->ldb;
         prefetch_rows(c, c->basis, i, c0, w);
@@ -132,12 +149,14 @@ static void forward_block(const struct batched *c, float *t, int64_t c0, int64_t
 }
 
 /* T_1.. of block columns [c0, c0 + w) into the terms layout: on the
- * scratch as forward_block, each term's run of a row then copied to its
- * node. (Not in place: rows of a term are often a power of two apart, and
- * their blocks then share a few cache sets; in place measured 2.5x slower.) */
+ * scratch as forward_block, stored as computed, or on a relabelled graph
+ * each term's run of a row then copied to its node. (Not in place: rows of
+ * a term are often a power of two apart, and their blocks then share a few
+ * cache sets; in place measured 2.5x slower.) */
 static void terms_block(const struct batched *c, float *t, int64_t c0, int64_t w) {
     const int64_t n = c->op->nrows, tn = n * c->width;
-    recur_block(c, t, c0, w);
+    recur_block(c, t, c0, w, !c->op->order);
+    if (!c->op->order) return;
     for (int64_t i = 0; i < n; i++)
         for (int64_t k = 1; k < c->K; k++)
             memcpy(c->terms + (k - 1) * c->term_stride + node(c, i) * c->ldt + c0,

@@ -189,15 +189,7 @@ public final class Tensor: @unchecked Sendable {
     /// self += alpha * other (same element count).
     public func add(_ other: Tensor, scaledBy alpha: Float = 1) {
         precondition(other.count == count, "Tensor.add: \(other.shape) vs \(shape)")
-        let n16 = count / 16
-        let src = UnsafeRawPointer(other.storage), dst = UnsafeMutableRawPointer(storage)
-        for i in 0..<n16 {
-            let a = src.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
-            var b = dst.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
-            b += SIMD16(repeating: alpha) * a   // not addProduct: a libm fma call per lane without -mfma
-            dst.storeBytes(of: b, toByteOffset: i * 64, as: SIMD16<Float>.self)
-        }
-        for i in (n16 * 16)..<count { storage[i] += alpha * other.storage[i] }
+        axpy(alpha, other.storage, storage, count: count)
     }
 
     /// The sum of squares of all elements, accumulated in double precision.
@@ -224,6 +216,19 @@ public final class Tensor: @unchecked Sendable {
         }
         for i in (n16 * 16)..<count { scalar(&storage[i]) }
     }
+}
+
+/// y[i] += alpha * x[i] for i < count, sixteen lanes at a time.
+func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    let n16 = count / 16
+    let src = UnsafeRawPointer(x), dst = UnsafeMutableRawPointer(y)
+    for i in 0..<n16 {
+        let a = src.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
+        var b = dst.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
+        b += SIMD16(repeating: alpha) * a   // not addProduct: a libm fma call per lane without -mfma
+        dst.storeBytes(of: b, toByteOffset: i * 64, as: SIMD16<Float>.self)
+    }
+    for i in (n16 * 16)..<count { y[i] += alpha * x[i] }
 }
 
 /// SplitMix64: a small, fast, seedable generator, so runs are reproducible.

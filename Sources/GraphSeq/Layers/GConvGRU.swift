@@ -178,7 +178,7 @@ public final class GConvGRU: GCRNRecurrence {
                     let (d, a, c) = (dbx + (t * rows + r) * KF, drz + r * KC, dn + r * KC)
                     for j in 0..<KF { d[j] = a[j] + c[j] }
                 }
-                if t > 0 { for i in 0..<(rows * H) { dhOut[i] += p[0][(t - 1) * rows * H + i] } }
+                if t > 0 { axpy(1, p[0] + (t - 1) * rows * H, dhOut, count: rows * H) }
             }
         }
         try accumulateWeightGradients(tape, bases: [(tape.recurrent[0], 0..<2), (tape.recurrent[1], 2..<3)])

@@ -200,7 +200,7 @@ public final class GConvLSTM: GCRNRecurrence {
                 try sgemm(m: rows, dg, lda: 4 * H, wT, dr, ldc: KC)
                 for r in 0..<rows { (p[12] + (t * rows + r) * KF).update(from: dr + r * KC, count: KF) }
                 try hidden.backward(dr + KF, ld: KC, into: dhp, beta: 0)
-                if t > 0 { for i in 0..<(rows * H) { dhp[i] += p[0][(t - 1) * rows * H + i] } }
+                if t > 0 { axpy(1, p[0] + (t - 1) * rows * H, dhp, count: rows * H) }
             }
         }
         try accumulateWeightGradients(tape, bases: [(tape.recurrent[0], 0..<4)])
