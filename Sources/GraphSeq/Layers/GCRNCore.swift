@@ -363,7 +363,8 @@ func addSlot(_ sums: Tensor, offset: Int, into p: Parameter) {
 
 /// dst[0 ..< count] = src[0 ..< count] + (other[0 ..< count] if any).
 func sum(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, into dst: UnsafeMutablePointer<Float>, count: Int) {
-    if let b { for i in 0..<count { dst[i] = a[i] + b[i] } } else { dst.update(from: a, count: count) }
+    dst.update(from: a, count: count)
+    if let b { axpy(1, b, dst, count: count) }
 }
 
 extension GCRNRecurrence {
