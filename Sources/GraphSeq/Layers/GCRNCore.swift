@@ -357,7 +357,7 @@ func permuteBlocks(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Floa
 /// summed bias gradient added to a parameter's gradient.
 func addSlot(_ sums: Tensor, offset: Int, into p: Parameter) {
     withPointers([sums, p.gradient]) { q in
-        for j in 0..<p.gradient.count { q[1][j] += q[0][offset + j] }
+        axpy(1, q[0] + offset, q[1], count: p.gradient.count)
     }
 }
 

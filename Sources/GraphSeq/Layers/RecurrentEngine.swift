@@ -182,7 +182,7 @@ final class RecurrentEngine {
                       w.inputWeight, ldb: unit.inputWidth, b.gates.base, ldc: G)
             if let bias = b.bias, let bih = w.inputBias, let bhh = w.hiddenBias {
                 bias.base.update(from: bih, count: G)
-                accumulate(bias.base, bhh, count: G)
+                axpy(1, bhh, bias.base, count: G)
             }
             let recurrent = try packedRecurrentWeights(w, backward: false)
             scatterInitialState(initialState?.h, unit: u, width: O, into: b.hPrev, reverse: unit.reverse, layout)
@@ -323,9 +323,9 @@ final class RecurrentEngine {
                     let o = layout.offsets[t], rows = layout.batchSizes[t]
                     if let s = layout.successor(of: t, reverse: reverse) {
                         let carried = min(rows, layout.batchSizes[s]), from = layout.offsets[s]
-                        accumulate(bw.dH.base + o * O, bw.dHPrev.base + from * O, count: carried * O)
+                        axpy(1, bw.dHPrev.base + from * O, bw.dH.base + o * O, count: carried * O)
                         if let dC = bw.dC, let dCPrev = bw.dCPrev {
-                            accumulate(dC.base + o * H, dCPrev.base + from * H, count: carried * H)
+                            axpy(1, dCPrev.base + from * H, dC.base + o * H, count: carried * H)
                         }
                     }
                     try backwardStep(rows: rows, at: o, w, recurrent, g, b, bw)
@@ -356,8 +356,8 @@ final class RecurrentEngine {
                 }
                 // (The linear-before-reset GRU cell accumulated both biases itself.)
                 if cell != .gru(.linearBeforeReset), let dbih = g.inputBias, let dbhh = g.hiddenBias {
-                    accumulate(dbih, bw.dBias.base, count: G)
-                    accumulate(dbhh, bw.dBias.base, count: G)
+                    axpy(1, bw.dBias.base, dbih, count: G)
+                    axpy(1, bw.dBias.base, dbhh, count: G)
                 }
             }
         }
@@ -488,8 +488,8 @@ final class RecurrentEngine {
         guard let gradient else { return }
         withPointers([gradient]) { p in
             for i in 0..<layout.batch {
-                accumulate(buffer.base + layout.finalRow(i, reverse: reverse) * width,
-                           p[0] + (u * layout.batch + layout.order[i]) * width, count: width)
+                axpy(1, p[0] + (u * layout.batch + layout.order[i]) * width,
+                     buffer.base + layout.finalRow(i, reverse: reverse) * width, count: width)
             }
         }
     }
@@ -694,18 +694,6 @@ private final class FloatBuffer {
     deinit { if owner == nil { base.deallocate() } }
 
     func zero() { base.update(repeating: 0, count: count) }
-}
-
-/// dst[i] += src[i] for i < count, 16 lanes at a time.
-private func accumulate(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, count: Int) {
-    let n16 = count / 16
-    let s = UnsafeRawPointer(src), d = UnsafeMutableRawPointer(dst)
-    for i in 0..<n16 {
-        let v = d.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
-            + s.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
-        d.storeBytes(of: v, toByteOffset: i * 64, as: SIMD16<Float>.self)
-    }
-    for i in (n16 * 16)..<count { dst[i] += src[i] }
 }
 
 /// out[i] = a[i] * b[i] for i < count (out may be a).
