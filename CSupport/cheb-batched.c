@@ -70,7 +70,9 @@ static int64_t run_at(const struct batched *c, int64_t k, int64_t f, int64_t end
     return min64(c->nfeat - ff, end - f);
 }
 
-/* The SpMM of one recursion step on block rows (ld = width). */
+/* The SpMM of one recursion step on block rows (ld = width). The rows it
+ * gathers are prefetched only on a relabelled graph: otherwise the block is
+ * L2-resident (RELABEL_BYTES), and prefetching cost 2-5%. */
 static struct gsq__spmm_args block_product(const struct batched *c, int64_t w,
                                            float alpha, const float *x, float beta,
                                            const float *z, float *y) {
@@ -79,7 +81,7 @@ static struct gsq__spmm_args block_product(const struct batched *c, int64_t w,
         .row_ptr = c->op->row_ptr, .col_idx = c->op->col_idx,
         .values = c->op->values, .nfeat = w, .alpha = alpha, .x = x, .ldx = ld,
         .beta = beta, .z = z, .ldz = ld, .y = y, .ldy = ld, .col_lo = 0,
-        .col_hi = (int32_t)c->op->ncols, .prefetch = GSQ_SPMM_PREFETCH};
+        .col_hi = (int32_t)c->op->ncols, .prefetch = c->op->order ? GSQ_SPMM_PREFETCH : 0};
 }
 
 /* The node of X, the basis and dX that block row i holds. */
