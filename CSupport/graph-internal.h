@@ -99,7 +99,7 @@ struct gsq__spmm_args {
     int32_t col_lo, col_hi;
     bool windowed;    /* false: the window is every column (no search) */
     bool stream;      /* y is not read again soon: non-temporal stores */
-    int64_t prefetch; /* nonzeros ahead whose rows of x are prefetched */
+    int64_t prefetch; /* nonzeros ahead whose rows of x are prefetched (0: none) */
 };
 
 typedef void (*gsq__spmm_rows_fn)(const struct gsq__spmm_args *a, int64_t r0,

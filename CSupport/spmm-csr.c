@@ -27,7 +27,7 @@ void gsq__spmm_rows_generic(const struct gsq__spmm_args *a, int64_t r0,
             }
             for (int64_t f = 0; f < w; f++) acc[f] = 0;
             for (int64_t j = j0; j < j1; j++) {
-                if (j < pf_end) {
+                if (pf > 0 && j < pf_end) {
                     int32_t cp = col[j + pf];
                     cp = cp >= a->col_lo && cp < a->col_hi ? cp : a->col_lo;
                     for (int64_t f = 0; f < w; f += 16)

@@ -17,11 +17,8 @@ typedef __m256i VM;
 #define vstore_m(p, v, m) _mm256_maskstore_ps((p), (m), (v))
 #define vstream _mm256_stream_ps
 #define vmul _mm256_mul_ps
-#define vadd _mm256_add_ps
 #define vfma _mm256_fmadd_ps
 #define vtail_mask(n)                                                          \
     _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
-
-#define SPMM_CHAINS 1 /* two sets of 8 ymm would spill */
 
 #include "spmm-body.h"

@@ -17,10 +17,7 @@ typedef __mmask16 VM;
 #define vstore_m(p, v, m) _mm512_mask_storeu_ps((p), (m), (v))
 #define vstream _mm512_stream_ps
 #define vmul _mm512_mul_ps
-#define vadd _mm512_add_ps
 #define vfma _mm512_fmadd_ps
 #define vtail_mask(n) ((__mmask16)((1u << (n)) - 1))
-
-#define SPMM_CHAINS 2 /* two sets of 4 zmm fit the 32 registers */
 
 #include "spmm-body.h"
