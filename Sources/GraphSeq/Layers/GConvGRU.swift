@@ -174,10 +174,7 @@ public final class GConvGRU: GCRNRecurrence {
                 // [d basis(x_t), d basis(h)] from d[r z]; dh_{t-1} += the second part's adjoint, plus dy_{t-1}.
                 try sgemm(m: rows, dg, lda: 3 * H, wrzT, drz, ldc: KC)
                 try hidden.backward(drz + KF, ld: KC, into: dhOut, beta: 1)
-                for r in 0..<rows {
-                    let (d, a, c) = (dbx + (t * rows + r) * KF, drz + r * KC, dn + r * KC)
-                    for j in 0..<KF { d[j] = a[j] + c[j] }
-                }
+                for r in 0..<rows { sum(drz + r * KC, dn + r * KC, into: dbx + (t * rows + r) * KF, count: KF) }
                 if t > 0 { axpy(1, p[0] + (t - 1) * rows * H, dhOut, count: rows * H) }
             }
         }
