@@ -144,8 +144,9 @@ static inline int64_t gsq__lower_col(const int32_t *col, int64_t lo, int64_t hi,
 GSQ_HIDDEN void gsq__split_rows(const int64_t *row_ptr, int64_t nrows, int tid,
                                 int nth, int64_t *lo, int64_t *hi);
 
-/* Features processed per pass over a row's nonzeros (register block). */
-#define GSQ_SPMM_BLOCK 64
+/* Features processed per pass over a row's nonzeros: the widest register
+ * block of any ISA (arch/spmm-body.h), which the column windows budget for. */
+#define GSQ_SPMM_BLOCK 128
 /* Cache budget for the rows of x one column window gathers. */
 #define GSQ_SPMM_WINDOW_BYTES (16 << 20)
 /* The same for the Chebyshev recursion, whose outputs are rows of the wide

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Portable rows: a 64-float block of features per pass over a row's
+/* Portable rows: a block of GSQ_SPMM_BLOCK features per pass over a row's
  * nonzeros; rows of x for upcoming nonzeros are prefetched. */
 void gsq__spmm_rows_generic(const struct gsq__spmm_args *a, int64_t r0,
                             int64_t r1) {
