@@ -12,7 +12,8 @@
  * copies and writes the finished terms once, so memory sees X read once and
  * the basis written once, with no barrier. When a block's terms outgrow L2
  * the recursion runs on the graph relabelled for locality (graph-order.c),
- * its rows mapped back to nodes on the copies in and out. Larger graphs run
+ * its rows mapped back to nodes where they are read and stored (the SpMM
+ * stores the terms and dX at their nodes as it computes them). Larger graphs run
  * the term-by-term kernel (cheb.c) into a node-major scratch and reorder it.
  * Each output is summed by the same row kernel in the same order either way
  * and whatever the thread count. */
@@ -104,20 +105,21 @@ static void prefetch_rows(const struct batched *c, const float *rows, int64_t i,
 }
 
 /* Has the product store its rows at column c0 of term k of the terms
- * layout too (rows in node order), or there only when `only`. */
+ * layout too (at their nodes), or there only when `only` (then rows must be
+ * in node order). */
 static void store_term(const struct batched *c, struct gsq__spmm_args *a, int64_t k,
                        int64_t c0, bool only) {
     float *out = c->terms + (k - 1) * c->term_stride + c0;
     if (only)
         a->y = out, a->ldy = c->ldt;
     else
-        a->y2 = out, a->ldy2 = c->ldt;
+        a->y2 = out, a->ldy2 = c->ldt, a->y2_rows = c->op->order;
 }
 
 /* The K terms of block columns [c0, c0 + w) in the block's scratch. With
- * `direct` (the terms layout on a graph in node order), each T_k, k >= 1,
- * is stored to the terms layout as its rows are computed, and the last one
- * only there, so no copy-out follows. */
+ * `direct` (the terms layout), each T_k, k >= 1, is stored to the terms
+ * layout as its rows are computed, so no copy-out follows; on a graph in
+ * node order the last one only there. */
 static void recur_block(const struct batched *c, float *t, int64_t c0, int64_t w,
                         bool direct) {
     const int64_t n = c->op->nrows, ld = c->width, K = c->K, tn = n * ld;
@@ -125,13 +127,13 @@ static void recur_block(const struct batched *c, float *t, int64_t c0, int64_t w
         memcpy(t + i * ld, c->x + node(c, i) * c->ldx + c0, (size_t)w * sizeof(float));
     if (K > 1) { /* T_1 = L X */
         struct gsq__spmm_args a = block_product(c, w, 1.0f, t, 0.0f, NULL, t + tn);
-        if (direct) store_term(c, &a, 1, c0, K == 2);
+        if (direct) store_term(c, &a, 1, c0, K == 2 && !c->op->order);
         c->rows(&a, 0, n);
     }
     for (int64_t k = 2; k < K; k++) { /* T_k = 2 L T_{k-1} - T_{k-2} */
         struct gsq__spmm_args a = block_product(
             c, w, 2.0f, t + (k - 1) * tn, -1.0f, t + (k - 2) * tn, t + k * tn);
-        if (direct) store_term(c, &a, k, c0, k == K - 1);
+        if (direct) store_term(c, &a, k, c0, k == K - 1 && !c->op->order);
         c->rows(&a, 0, n);
     }
 }
@@ -186,14 +188,18 @@ static void backward_block(const struct batched *c, float *t, int64_t c0, int64_
                 memcpy(t + k * tn + i * ld + (f - c0), row + at, (size_t)run * sizeof(float));
             }
     }
+    /* With beta == 0 the last product stores dX at the nodes as it goes. */
+    const bool direct = K > 1 && c->beta == 0;
     for (int64_t k = K - 1; k >= 1; k--) {
         float *prev = t + (k - 1) * tn;
-        const struct gsq__spmm_args a =
+        struct gsq__spmm_args a =
             block_product(c, w, k == 1 ? 1.0f : 2.0f, t + k * tn, 1.0f, prev, prev);
+        if (k == 1 && direct)
+            a.y2 = c->dx + c0, a.ldy2 = c->lddx, a.y2_rows = c->op->order;
         c->rows(&a, 0, n);
         if (k >= 2) axpby_block(c, w, -1.0f, t + k * tn, 1.0f, t + (k - 2) * tn);
     }
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t i = 0; !direct && i < n; i++) {
         float *d = c->dx + node(c, i) * c->lddx + c0;
         const float *g0 = t + i * ld;
         if (c->beta == 0)
@@ -212,8 +218,10 @@ static void block_task(void *p, int tid, int nth) {
     gsq__split(blocks, tid, nth, &lo, &hi);
     for (int64_t q = lo; q < hi; q++) {
         const int64_t c0 = q * c->width, w = min64(c->width, total - c0);
-        if (c->terms)
-            terms_block(c, t, c0, w);
+        if (c->terms) /* on the scratch, not in place: rows of a term are often a power
+                       * of two apart, and their blocks then share a few cache sets (in
+                       * place measured 2.5x slower) */
+            recur_block(c, t, c0, w, true);
         else if (c->basis)
             forward_block(c, t, c0, w);
         else

@@ -73,7 +73,9 @@ GSQ_HIDDEN gsq_status_t gsq__check_cheb_operator(const char *fn, gsq_graph_t lha
  * summed in storage order, so its result does not depend on which thread
  * computes it. values == NULL means ones. With beta == 0, z is not read (may
  * be NULL); z may equal y (ldz == ldy). When y2 is not NULL the result is
- * also stored there (ldy2), e.g. as a contiguous copy for later gathers.
+ * also stored there (ldy2), at row y2_rows[i] when given (a relabelled
+ * graph's rows back at their nodes), e.g. as a contiguous copy for later
+ * gathers.
  * When copy_to is not NULL, row i of copy_from is copied to its row i as
  * well (stored like y): a sequential stream that hides behind the gathers.
  * With stream, full 64-byte aligned rows of y bypass the cache. */
@@ -92,6 +94,7 @@ struct gsq__spmm_args {
     int64_t ldy;
     float *y2;
     int64_t ldy2;
+    const int64_t *y2_rows; /* y2's row for row i, or NULL for i */
     const float *copy_from;
     int64_t ld_copy_from;
     float *copy_to;

@@ -46,7 +46,8 @@ void gsq__spmm_rows_generic(const struct gsq__spmm_args *a, int64_t r0,
                     y[f] = a->alpha * acc[f] + a->beta * z[f];
             }
             if (a->y2)
-                memcpy(a->y2 + i * a->ldy2 + c, y, (size_t)w * sizeof(float));
+                memcpy(a->y2 + (a->y2_rows ? a->y2_rows[i] : i) * a->ldy2 + c, y,
+                       (size_t)w * sizeof(float));
             if (a->copy_to)
                 memcpy(a->copy_to + i * a->ld_copy_to + c,
                        a->copy_from + i * a->ld_copy_from + c, (size_t)w * sizeof(float));

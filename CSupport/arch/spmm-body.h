@@ -66,7 +66,7 @@ block_rows(const struct gsq__spmm_args *a, int64_t r0, int64_t r1, int64_t c,
             vstore_m(y + VL * (nv - 1), acc[nv - 1], m);
         }
         if (a->y2) {
-            float *y2 = a->y2 + i * a->ldy2 + c;
+            float *y2 = a->y2 + (a->y2_rows ? a->y2_rows[i] : i) * a->ldy2 + c;
             for (int v = 0; v < nv - 1; v++) vstore(y2 + VL * v, acc[v]);
             vstore_m(y2 + VL * (nv - 1), acc[nv - 1], m);
         }

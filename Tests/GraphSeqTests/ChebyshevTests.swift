@@ -280,6 +280,7 @@ final class BatchedChebyshevTests: XCTestCase {
                 var nodeMajor = [Float](repeating: 0, count: n * K * width)
                 var dx = dx0, gCopy = g
                 var adjoint = [Float](repeating: 0, count: n * width), nodeAdjoint = adjoint, gTerms = gNodeMajor
+                var padded = [Float](repeating: -7, count: n * (width + 1))   // beta = 0 into a wider ld
                 try withHandle(l) { h in
                     XCTAssertEqual(gsq_cheb_basis_batched(h, Int64(K), Int64(batch), Int64(nfeat), x, Int64(ldx),
                                                           &basis, Int64(ldb)), GSQ_SUCCESS, String(cString: gsq_last_error()))
@@ -289,6 +290,8 @@ final class BatchedChebyshevTests: XCTestCase {
                                                                    0.5, &dx, Int64(lddx)), GSQ_SUCCESS)
                     XCTAssertEqual(gsq_cheb_basis_batched_backward(h, Int64(K), Int64(batch), Int64(nfeat), g, Int64(ldb),
                                                                    0, &adjoint, Int64(width)), GSQ_SUCCESS)
+                    XCTAssertEqual(gsq_cheb_basis_batched_backward(h, Int64(K), Int64(batch), Int64(nfeat), g, Int64(ldb),
+                                                                   0, &padded, Int64(width + 1)), GSQ_SUCCESS)
                     XCTAssertEqual(gsq_cheb_basis_backward(h, Int64(K), Int64(width), &gTerms, Int64(K * width), 0,
                                                            &nodeAdjoint, Int64(width)), GSQ_SUCCESS)
                 }
@@ -300,6 +303,9 @@ final class BatchedChebyshevTests: XCTestCase {
                                               ldb: ldb, pad: -7).map(Float.init)
                 XCTAssertNil(firstBitwiseDifference(basis, reordered), "same sums as gsq_cheb_basis: \(at)")
                 XCTAssertNil(firstBitwiseDifference(adjoint, nodeAdjoint), "same sums as gsq_cheb_basis_backward: \(at)")
+                XCTAssertNil(firstBitwiseDifference((0..<n).flatMap { padded[$0 * (width + 1)..<$0 * (width + 1) + width] },
+                                                    adjoint), at)
+                XCTAssertTrue((0..<n).allSatisfy { padded[$0 * (width + 1) + width] == -7 }, "padding untouched: \(at)")
                 XCTAssertLessThanOrEqual(toleranceRatio(dx, expectedDx, rtol: 1e-4, atol: 1e-4), 1, at)
                 if let base = first[isa] {
                     XCTAssertNil(firstBitwiseDifference(base.0, basis), at)
@@ -313,12 +319,13 @@ final class BatchedChebyshevTests: XCTestCase {
 
     /// gsq_cheb_terms against gsq_cheb_basis (checked against the dense
     /// recursion above): bitwise the same terms on all three paths (blocked;
-    /// relabelled at n = 1100; n = 2100 with K = 64 through the node-major
-    /// basis) under every ISA cap and thread count, padding left untouched.
+    /// relabelled at n = 1100, rows stored back at their nodes; n = 2100 with
+    /// K = 64 through the node-major basis) under every ISA cap and thread
+    /// count, padding left untouched.
     func testTermsAreBitwiseTheBasisTerms() throws {
         var rng = TestRNG(seed: 62)
         for (n, K, nfeat, sym) in [(1, 2, 1, true), (37, 3, 35, true), (50, 5, 200, false), (1100, 3, 18, false),
-                                   (2100, 64, 2, true)] {
+                                   (1100, 2, 130, true), (2100, 64, 2, true)] {
             let (l, _) = try laplacian(n: n, seed: UInt64(n * K), symmetric: sym)
             let ldx = nfeat + 1, ldt = nfeat + 3, stride = n * ldt + 5
             let x = rng.floats(n * ldx)
