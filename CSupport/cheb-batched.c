@@ -13,8 +13,9 @@
  * the basis written once, with no barrier. When a block's terms outgrow L2
  * the recursion runs on the graph relabelled for locality (graph-order.c),
  * its rows mapped back to nodes where they are read and stored (the SpMM
- * stores the terms and dX at their nodes as it computes them). Larger graphs run
- * the term-by-term kernel (cheb.c) into a node-major scratch and reorder it.
+ * stores the terms and dX at their nodes as it computes them). Larger graphs
+ * run the term-by-term kernel (cheb.c) into a node-major scratch and reorder
+ * it.
  * Each output is summed by the same row kernel in the same order either way
  * and whatever the thread count. */
 #include "graph-internal.h"
@@ -119,7 +120,9 @@ static void store_term(const struct batched *c, struct gsq__spmm_args *a, int64_
 /* The K terms of block columns [c0, c0 + w) in the block's scratch. With
  * `direct` (the terms layout), each T_k, k >= 1, is stored to the terms
  * layout as its rows are computed, so no copy-out follows; on a graph in
- * node order the last one only there. */
+ * node order the last one only there. (The recursion does not run in the
+ * terms layout itself: rows of a term are often a power of two apart, and
+ * their blocks then share a few cache sets; measured 2.5x slower.) */
 static void recur_block(const struct batched *c, float *t, int64_t c0, int64_t w,
                         bool direct) {
     const int64_t n = c->op->nrows, ld = c->width, K = c->K, tn = n * ld;
@@ -199,7 +202,8 @@ static void backward_block(const struct batched *c, float *t, int64_t c0, int64_
         c->rows(&a, 0, n);
         if (k >= 2) axpby_block(c, w, -1.0f, t + k * tn, 1.0f, t + (k - 2) * tn);
     }
-    for (int64_t i = 0; !direct && i < n; i++) {
+    if (direct) return;
+    for (int64_t i = 0; i < n; i++) {
         float *d = c->dx + node(c, i) * c->lddx + c0;
         const float *g0 = t + i * ld;
         if (c->beta == 0)
@@ -218,9 +222,7 @@ static void block_task(void *p, int tid, int nth) {
     gsq__split(blocks, tid, nth, &lo, &hi);
     for (int64_t q = lo; q < hi; q++) {
         const int64_t c0 = q * c->width, w = min64(c->width, total - c0);
-        if (c->terms) /* on the scratch, not in place: rows of a term are often a power
-                       * of two apart, and their blocks then share a few cache sets (in
-                       * place measured 2.5x slower) */
+        if (c->terms)
             recur_block(c, t, c0, w, true);
         else if (c->basis)
             forward_block(c, t, c0, w);

@@ -228,7 +228,8 @@ final class BatchedChebyshevTests: XCTestCase {
     /// (n = 2100 with K = 64 exceeds the in-cache block budget; n = 1100 and
     /// 3000 run on the relabelled graph), every ISA and thread count, bitwise
     /// identical across thread counts; forward and adjoint also bitwise equal
-    /// to gsq_cheb_basis and gsq_cheb_basis_backward in node order.
+    /// to gsq_cheb_basis and gsq_cheb_basis_backward in node order (the
+    /// adjoint with beta = 0 also into a wider ld, its padding untouched).
     func testBatchedBasisAndAdjointMatchReference() throws {
         var rng = TestRNG(seed: 61)
         let cases: [(n: Int, K: Int, batch: Int, nfeat: Int, sym: Bool)] = [
