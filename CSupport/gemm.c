@@ -117,6 +117,7 @@ typedef struct sgemm_job {
     int64_t b_stride;  /* floats per prepacked block */
     float *packed_a;   /* one mc x kc block of op(A) per thread, a_stride apart */
     int64_t a_stride;
+    const gsq__rows_then *then; /* run on each block of finished rows, or NULL */
     int threads_used;  /* the team size granted, for the verbose log */
 } sgemm_job;
 
@@ -315,14 +316,15 @@ static void tile(const sgemm_job *j, int64_t kc, const float *ap,
 }
 
 /* Threads form a ways_m x ways_n grid over the tiles: rows split in whole
- * mr panels and, only when there are fewer row panels than threads, columns
- * in whole nr panels. Every thread helps pack each B block. */
+ * mr panels and, only when there are fewer row panels than threads (and no
+ * `then` needs whole rows), columns in whole nr panels. Every thread helps
+ * pack each B block. */
 static void sgemm_task(void *ctx, int tid, int nth) {
     sgemm_job *j = ctx;
     const gsq__sgemm_tiles *t = j->tiles;
     if (tid == 0) j->threads_used = nth;
     const int64_t m_panels = ceil_div(j->m, t->mr);
-    const int ways_m = (int)min64(nth, m_panels), ways_n = nth / ways_m;
+    const int ways_m = (int)min64(nth, m_panels), ways_n = j->then ? 1 : nth / ways_m;
     const int tm = tid % ways_m, tn = tid / ways_m;
     int64_t r0, r1;
     gsq__split(m_panels, tm, ways_m, &r0, &r1);
@@ -359,6 +361,8 @@ static void sgemm_task(void *ctx, int tid, int nth) {
                     for (int64_t q = q0; q < q1; q++)
                         tile(j, kc, packed_a + x * kc, packed_b + q * t->nr * kc,
                              beta, i + x, jc + q * t->nr, &next, n_pf);
+                if (j->then && jc + nc == j->n && pc + kc == j->k)
+                    j->then->run(j->then->ctx, i, i + rows);
             }
         }
     }
@@ -408,6 +412,7 @@ static gsq_status_t run(const char *fn, sgemm_job *j, gsq_isa_t isa, double t0) 
     if (m == 0 || n == 0 || k == 0 || j->alpha == 0) { /* no product */
         if (m > 0 && n > 0 && j->beta != 1)
             gsq__parallel(scale_task, j, (int)min64(nth, m));
+        if (m > 0 && j->then) j->then->run(j->then->ctx, 0, m);
         gsq__log_kernel(fn, isa, j->threads_used, t0,
                         "kernel=scale m=%lld n=%lld k=%lld", (long long)m,
                         (long long)n, (long long)k);
@@ -556,11 +561,10 @@ static gsq_status_t check_parts(const char *fn, const char *name, int64_t nparts
     return GSQ_SUCCESS;
 }
 
-gsq_status_t gsq_sgemm_packed_parts(int64_t m, float alpha, int64_t nparts,
-                                    const gsq_matrix_part_t *a, gsq_packed_b_t b,
-                                    float beta, float *c, int64_t ldc) {
-    static const char fn[] = "gsq_sgemm_packed_parts";
-    GSQ_TRY(gsq__check_ptr(fn, "b", b));
+static gsq_status_t packed_parts(const char *fn, int64_t m, float alpha, int64_t nparts,
+                                 const gsq_matrix_part_t *a, gsq_packed_b_t b, float beta,
+                                 float *c, int64_t ldc, const gsq__rows_then *then) {
+    GSQ_TRY(gsq__check_ptr(fn, then ? "w" : "b", b));
     GSQ_TRY(gsq__check_size(fn, "m", m));
     int64_t k;
     GSQ_TRY(check_parts(fn, "A part", nparts, a, m, &k));
@@ -569,8 +573,25 @@ gsq_status_t gsq_sgemm_packed_parts(int64_t m, float alpha, int64_t nparts,
                          fn, (long long)k, (long long)b->k);
     GSQ_TRY(gsq__check_matrix(fn, "C", c, m, b->n, ldc));
     sgemm_job j = {.m = m, .ldc = ldc, .alpha = alpha, .beta = beta, .a_parts = a,
-                   .a_nparts = nparts, .c = c};
+                   .a_nparts = nparts, .c = c, .then = then};
     return run_packed(fn, &j, b);
+}
+
+gsq_status_t gsq_sgemm_packed_parts(int64_t m, float alpha, int64_t nparts,
+                                    const gsq_matrix_part_t *a, gsq_packed_b_t b,
+                                    float beta, float *c, int64_t ldc) {
+    return packed_parts("gsq_sgemm_packed_parts", m, alpha, nparts, a, b, beta, c, ldc, NULL);
+}
+
+gsq_status_t gsq__sgemm_packed_parts_then(const char *fn, int64_t m, int64_t nparts,
+                                          const gsq_matrix_part_t *a, gsq_packed_b_t b,
+                                          int64_t n, float *c, int64_t ldc,
+                                          const gsq__rows_then *then) {
+    GSQ_TRY(gsq__check_ptr(fn, "w", b));
+    if (b->n != n)
+        return gsq__fail(GSQ_ERR_INVALID_ARGUMENT, "%s: w is %lld columns wide, expected %lld",
+                         fn, (long long)b->n, (long long)n);
+    return packed_parts(fn, m, 1.0f, nparts, a, b, 0.0f, c, ldc, then);
 }
 
 gsq_status_t gsq_sgemm_parts_b(gsq_transpose_t transa, int64_t m, int64_t k, float alpha,

@@ -53,14 +53,6 @@ GSQ_HIDDEN gsq_status_t gsq__check_csr(const char *fn, int64_t nrows,
                                        const int32_t *col_idx,
                                        const float *values);
 
-/* Records an error naming `fn` if the two row-major matrices share memory. */
-GSQ_HIDDEN gsq_status_t gsq__check_disjoint(const char *fn, const char *name_a,
-                                            const float *a, int64_t rows_a,
-                                            int64_t cols_a, int64_t ld_a,
-                                            const char *name_b, const float *b,
-                                            int64_t rows_b, int64_t cols_b,
-                                            int64_t ld_b);
-
 /* Checks a Chebyshev operator (square), K in [1, 64] and nfeat >= 0. */
 GSQ_HIDDEN gsq_status_t gsq__check_cheb_operator(const char *fn, gsq_graph_t lhat,
                                                  int64_t K, int64_t nfeat);

@@ -33,6 +33,14 @@ GSQ_HIDDEN gsq_status_t gsq__check_matrix(const char *fn, const char *name,
 /* true when a * b overflows int64 or exceeds what size_t can address. */
 GSQ_HIDDEN bool gsq__mul_overflows(int64_t a, int64_t b);
 
+/* Records an error naming `fn` if the two row-major matrices share memory. */
+GSQ_HIDDEN gsq_status_t gsq__check_disjoint(const char *fn, const char *name_a,
+                                            const float *a, int64_t rows_a,
+                                            int64_t cols_a, int64_t ld_a,
+                                            const char *name_b, const float *b,
+                                            int64_t rows_b, int64_t cols_b,
+                                            int64_t ld_b);
+
 #define GSQ_TRY(expr)                                                          \
     do {                                                                       \
         gsq_status_t gsq__s = (expr);                                          \
@@ -86,5 +94,20 @@ GSQ_HIDDEN void gsq__log_kernel(const char *kernel, gsq_isa_t isa, int threads,
                                 double t0, const char *shape_fmt, ...)
     __attribute__((format(printf, 5, 6)));
 GSQ_HIDDEN int gsq__verbose(void);
+
+/* Work on rows [r0, r1) of a product's C once they are final, run by the
+ * thread that computed them while they are in its cache (the cell phases
+ * fused with their gate products). It must touch only those rows. */
+typedef struct gsq__rows_then {
+    void (*run)(const void *ctx, int64_t r0, int64_t r1);
+    const void *ctx;
+} gsq__rows_then;
+/* C := [A parts] * B for a packed B that must be n wide, then `then` on
+ * every block of finished rows; checked as gsq_sgemm_packed_parts, logged
+ * as fn. */
+GSQ_HIDDEN gsq_status_t gsq__sgemm_packed_parts_then(const char *fn, int64_t m, int64_t nparts,
+                                                     const gsq_matrix_part_t *a,
+                                                     gsq_packed_b_t b, int64_t n, float *c,
+                                                     int64_t ldc, const gsq__rows_then *then);
 
 #endif

@@ -284,6 +284,77 @@ gsq_status_t gsq_gru_rb_gates_backward(int64_t batch, int64_t hidden,
                            h_prev, drh, dgates, dh_prev, dbias);
 }
 
+/* ---- phases fused with their gate products ------------------------------------- */
+
+/* A phase's outputs must not overlap the product's A parts, whose rows other
+ * threads may still be reading. Malformed parts are left to the product's
+ * own checks. */
+static gsq_status_t check_apart(const char *fn, int64_t nparts, const gsq_matrix_part_t *a,
+                                int64_t rows, const char *name, const float *out,
+                                int64_t cols, int64_t ld) {
+    for (int64_t q = 0; a && q < nparts; q++)
+        if (a[q].data && a[q].cols > 0 && a[q].ld >= a[q].cols)
+            GSQ_TRY(gsq__check_disjoint(fn, "an A part", a[q].data, rows, a[q].cols, a[q].ld,
+                                        name, out, rows, cols, ld));
+    return GSQ_SUCCESS;
+}
+
+/* A reset-before-product phase on rows [r0, r1): its kernel on a view of
+ * those rows. The forward phases are elementwise, so this is bitwise the
+ * whole-batch call. */
+struct gru_rb_rows {
+    gsq__cell_kernel *kernel;
+    struct gsq__gru_rb_fwd args;
+};
+
+static void gru_rb_rows(const void *ctx, int64_t r0, int64_t r1) {
+    const struct gru_rb_rows *p = ctx;
+    struct gsq__gru_rb_fwd a = p->args;
+    const int64_t h = a.hidden;
+    a.batch = r1 - r0, a.gates += r0 * 3 * h, a.out += r0 * h;
+    if (a.h_prev) a.h_prev += r0 * h;
+    p->kernel(&a, 0, h);
+}
+
+/* The product into gates' slots [slot, slot + slots), then the phase. */
+static gsq_status_t gru_rb_forward_parts(const char *fn, const char *out_name,
+                                         gsq__cell_kernel *kernel, int64_t slot,
+                                         int64_t slots, int64_t batch, int64_t hidden,
+                                         int64_t nparts, const gsq_matrix_part_t *a,
+                                         gsq_packed_b_t w, float *gates, const float *bias,
+                                         const float *h_prev, float *out) {
+    GSQ_TRY(check_shape(fn, batch, hidden, 3));
+    const int64_t n = batch * hidden;
+    GSQ_TRY(check_buffer(fn, "gates", gates, n));
+    GSQ_TRY(check_buffer(fn, out_name, out, n));
+    if (n > 0) {
+        GSQ_TRY(check_apart(fn, nparts, a, batch, "gates", gates, 3 * hidden, 3 * hidden));
+        GSQ_TRY(check_apart(fn, nparts, a, batch, out_name, out, hidden, hidden));
+    }
+    const struct gru_rb_rows rows = {kernel, {batch, hidden, gates, bias, h_prev, out}};
+    const gsq__rows_then then = {gru_rb_rows, &rows};
+    return gsq__sgemm_packed_parts_then(fn, batch, nparts, a, w, slots * hidden,
+                                        gates + slot * hidden, 3 * hidden, &then);
+}
+
+gsq_status_t gsq_gru_rb_gates_forward_parts(int64_t batch, int64_t hidden, int64_t nparts,
+                                            const gsq_matrix_part_t *a, gsq_packed_b_t w,
+                                            float *gates, const float *bias,
+                                            const float *h_prev, float *rh) {
+    return gru_rb_forward_parts("gsq_gru_rb_gates_forward_parts", "rh",
+                                cell_kernels[gsq__isa()]->gru_rb_gates_fwd, 0, 2, batch,
+                                hidden, nparts, a, w, gates, bias, h_prev, rh);
+}
+
+gsq_status_t gsq_gru_rb_output_forward_parts(int64_t batch, int64_t hidden, int64_t nparts,
+                                             const gsq_matrix_part_t *a, gsq_packed_b_t w,
+                                             float *gates, const float *bias,
+                                             const float *h_prev, float *h) {
+    return gru_rb_forward_parts("gsq_gru_rb_output_forward_parts", "h",
+                                cell_kernels[gsq__isa()]->gru_rb_output_fwd, 2, 1, batch,
+                                hidden, nparts, a, w, gates, bias, h_prev, h);
+}
+
 /* ---- vanilla RNN ------------------------------------------------------------------ */
 
 gsq_status_t gsq_rnn_cell_forward(int64_t batch, int64_t hidden, gsq_activation_t act,

@@ -496,6 +496,26 @@ GSQ_API gsq_status_t gsq_gru_rb_output_forward(int64_t batch, int64_t hidden,
                                                float *gates, const float *bias,
                                                const float *h_prev, float *h);
 /**
+ * Each phase fused with the product before it: gates' r and z slots (phase 1)
+ * or its n slot (phase 2) := [A_0 A_1 ...] * w as gsq_sgemm_packed_parts (w
+ * packed k x 2*hidden, or k x hidden), then the phase on each block of rows
+ * as soon as the product has finished it, while it is in cache. Bitwise the
+ * same as the product followed by the phase. gates and rh / h must not
+ * overlap the A parts (h_prev may be one of them).
+ */
+GSQ_API gsq_status_t gsq_gru_rb_gates_forward_parts(int64_t batch, int64_t hidden,
+                                                    int64_t nparts,
+                                                    const gsq_matrix_part_t *a,
+                                                    gsq_packed_b_t w, float *gates,
+                                                    const float *bias,
+                                                    const float *h_prev, float *rh);
+GSQ_API gsq_status_t gsq_gru_rb_output_forward_parts(int64_t batch, int64_t hidden,
+                                                     int64_t nparts,
+                                                     const gsq_matrix_part_t *a,
+                                                     gsq_packed_b_t w, float *gates,
+                                                     const float *bias,
+                                                     const float *h_prev, float *h);
+/**
  * Backward of the two phases, in reverse order.
  * gsq_gru_rb_output_backward: from dh, writes the z and n slots of dgates
  * (gradients w.r.t. the pre-activations) and dh_prev := z * dh (may be NULL);

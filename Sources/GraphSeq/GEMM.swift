@@ -102,6 +102,13 @@ private func withParts<R>(_ parts: [MatrixPart], _ body: ([gsq_matrix_part_t]) -
     body(parts.map { gsq_matrix_part_t(data: $0.base, ld: Int64(max($0.ld, 1)), cols: Int64($0.columns)) })
 }
 
+/// Calls a C entry point that takes a product's A parts (count, array) and
+/// packed B, such as a cell phase fused with its gate product.
+func withProduct(_ parts: [MatrixPart], _ b: PackedMatrix,
+                 _ body: (Int64, [gsq_matrix_part_t], OpaquePointer) -> gsq_status_t) throws(GraphSeqError) {
+    try check(withParts(parts) { body(Int64($0.count), $0, b.handle) })
+}
+
 /// C := [A_0 A_1 ...] * B + beta * C with a packed B, the A parts m rows each
 /// (bitwise as `sgemm` on the assembled A).
 func sgemm(m: Int, parts a: [MatrixPart], _ b: PackedMatrix, beta: Float = 0,

@@ -95,6 +95,94 @@ final class GEMMPartsTests: XCTestCase {
         }
     }
 
+    /// gsq_gru_rb_{gates,output}_forward_parts against the product followed
+    /// by the phase: bitwise the same gates, r * h and h, with several row
+    /// blocks (batch > 224), depth blocks (k > 256) and column blocks (2 *
+    /// hidden > 768) of the product, with and without bias and h_prev, under
+    /// every ISA cap and thread count.
+    func testFusedGRUPhasesAreBitwiseProductThenPhase() throws {
+        var rng = TestRNG(seed: 84)
+        for (m, H, widths) in [(1, 1, [3]), (29, 7, [5, 0, 3]), (300, 16, [6, 16, 16, 16]), (500, 33, [17, 33, 40]),
+                               (250, 5, [300, 1, 40]), (30, 400, [10])] {
+            let a = Parts(rows: m, widths: widths, rng: &rng), k = a.columns
+            let wrz = rng.floats(k * 2 * H), wn = rng.floats(k * H)
+            let gates0 = rng.floats(m * 3 * H), bias = rng.floats(3 * H), hPrev = rng.floats(m * H)
+            for (withBias, withState) in [(true, true), (false, false)] {
+                try forEachConfiguration { isa, threads in
+                    var packedRZ: OpaquePointer?, packedN: OpaquePointer?
+                    XCTAssertEqual(gsq_sgemm_pack_b(GSQ_NO_TRANS, Int64(k), Int64(2 * H), wrz, Int64(2 * H), &packedRZ),
+                                   GSQ_SUCCESS)
+                    XCTAssertEqual(gsq_sgemm_pack_b(GSQ_NO_TRANS, Int64(k), Int64(H), wn, Int64(H), &packedN), GSQ_SUCCESS)
+                    defer { gsq_sgemm_packed_b_destroy(packedRZ); gsq_sgemm_packed_b_destroy(packedN) }
+                    let b = withBias ? bias : nil, h0 = withState ? hPrev : nil
+                    let parts = Int64(widths.count)
+                    var (gatesE, rhE, hE) = (gates0, [Float](repeating: 0, count: m * H), [Float](repeating: 0, count: m * H))
+                    var (gatesA, rhA, hA) = (gates0, [Float](repeating: 1, count: m * H), [Float](repeating: 1, count: m * H))
+                    gatesE.withUnsafeMutableBufferPointer { g in
+                        XCTAssertEqual(gsq_sgemm_packed_parts(Int64(m), 1, parts, a.descriptors, packedRZ, 0, g.baseAddress,
+                                                              Int64(3 * H)), GSQ_SUCCESS)
+                        XCTAssertEqual(gsq_gru_rb_gates_forward(Int64(m), Int64(H), g.baseAddress, b, h0, &rhE), GSQ_SUCCESS)
+                        XCTAssertEqual(gsq_sgemm_packed_parts(Int64(m), 1, parts, a.descriptors, packedN, 0,
+                                                              g.baseAddress! + 2 * H, Int64(3 * H)), GSQ_SUCCESS)
+                        XCTAssertEqual(gsq_gru_rb_output_forward(Int64(m), Int64(H), g.baseAddress, b, h0, &hE), GSQ_SUCCESS)
+                    }
+                    XCTAssertEqual(gsq_gru_rb_gates_forward_parts(Int64(m), Int64(H), parts, a.descriptors, packedRZ,
+                                                                  &gatesA, b, h0, &rhA), GSQ_SUCCESS)
+                    XCTAssertEqual(gsq_gru_rb_output_forward_parts(Int64(m), Int64(H), parts, a.descriptors, packedN,
+                                                                   &gatesA, b, h0, &hA), GSQ_SUCCESS)
+                    let at = "m=\(m) H=\(H) \(widths) bias=\(withBias) state=\(withState) \(isa) x\(threads)"
+                    XCTAssertNil(firstBitwiseDifference(gatesE, gatesA), "gates: \(at)")
+                    XCTAssertNil(firstBitwiseDifference(rhE, rhA), "rh: \(at)")
+                    XCTAssertNil(firstBitwiseDifference(hE, hA), "h: \(at)")
+                }
+            }
+        }
+    }
+
+    /// Bad arguments to the fused phases: a status, a message naming the
+    /// function, and the outputs untouched.
+    func testFusedGRUPhasesRejectBadArguments() throws {
+        var rng = TestRNG(seed: 85)
+        let (m, H) = (5, 4)
+        let a = Parts(rows: m, widths: [3, 4], rng: &rng)
+        var packedRZ: OpaquePointer?, packedN: OpaquePointer?
+        XCTAssertEqual(gsq_sgemm_pack_b(GSQ_NO_TRANS, 7, Int64(2 * H), rng.floats(7 * 2 * H), Int64(2 * H), &packedRZ),
+                       GSQ_SUCCESS)
+        XCTAssertEqual(gsq_sgemm_pack_b(GSQ_NO_TRANS, 7, Int64(H), rng.floats(7 * H), Int64(H), &packedN), GSQ_SUCCESS)
+        defer { gsq_sgemm_packed_b_destroy(packedRZ); gsq_sgemm_packed_b_destroy(packedN) }
+        let gates0 = rng.floats(m * 3 * H)
+        var gates = gates0, rh = [Float](repeating: 7, count: m * H)
+        func gatesPhase(_ w: OpaquePointer?, batch: Int = m, hidden: Int = H, parts: [gsq_matrix_part_t]? = nil,
+                        rh out: UnsafeMutablePointer<Float>? = nil) -> gsq_status_t {
+            let (b, h, p) = (Int64(batch), Int64(hidden), parts ?? a.descriptors)
+            if let out { return gsq_gru_rb_gates_forward_parts(b, h, 2, p, w, &gates, nil, nil, out) }
+            return gsq_gru_rb_gates_forward_parts(b, h, 2, p, w, &gates, nil, nil, &rh)
+        }
+        XCTAssertEqual(gatesPhase(packedN), GSQ_ERR_INVALID_ARGUMENT, "w is hidden wide, not 2 * hidden")
+        XCTAssertTrue(String(cString: gsq_last_error()).contains("gsq_gru_rb_gates_forward_parts"))
+        XCTAssertEqual(gatesPhase(nil), GSQ_ERR_INVALID_ARGUMENT, "NULL w")
+        XCTAssertEqual(gatesPhase(packedRZ, hidden: -1), GSQ_ERR_INVALID_ARGUMENT, "negative hidden")
+        XCTAssertEqual(gatesPhase(packedRZ, batch: -1), GSQ_ERR_INVALID_ARGUMENT, "negative batch")
+        var narrow = a.descriptors
+        narrow[0].ld = 2
+        XCTAssertEqual(gatesPhase(packedRZ, parts: narrow), GSQ_ERR_INVALID_ARGUMENT, "ld < cols")
+        // rh inside the second part: the phase would overwrite rows still to be read.
+        XCTAssertEqual(gatesPhase(packedRZ, rh: UnsafeMutablePointer(mutating: a.descriptors[1].data)),
+                       GSQ_ERR_INVALID_ARGUMENT, "rh overlaps an A part")
+        XCTAssertTrue(String(cString: gsq_last_error()).contains("overlaps"))
+        XCTAssertEqual(gates, gates0, "gates untouched")
+        XCTAssertEqual(rh, [Float](repeating: 7, count: m * H), "rh untouched")
+        var h = [Float](repeating: 7, count: m * H)
+        XCTAssertEqual(gsq_gru_rb_output_forward_parts(Int64(m), Int64(H), 2, a.descriptors, packedRZ, &gates, nil, nil,
+                                                       &h), GSQ_ERR_INVALID_ARGUMENT, "w is 2 * hidden wide, not hidden")
+        XCTAssertTrue(String(cString: gsq_last_error()).contains("gsq_gru_rb_output_forward_parts"))
+        XCTAssertEqual(gsq_gru_rb_output_forward_parts(Int64(m), Int64(H), 2, a.descriptors, packedN, nil, nil, nil,
+                                                       &h), GSQ_ERR_INVALID_ARGUMENT, "NULL gates")
+        XCTAssertEqual(h, [Float](repeating: 7, count: m * H), "h untouched")
+        XCTAssertEqual(gsq_gru_rb_output_forward_parts(Int64(m), Int64(H), 2, a.descriptors, packedN, &gates, nil, nil,
+                                                       &h), GSQ_SUCCESS)
+    }
+
     func testPartsRejectBadArguments() throws {
         var rng = TestRNG(seed: 83)
         let a = Parts(rows: 4, widths: [3, 5], rng: &rng)

@@ -116,22 +116,23 @@ public final class GConvGRU: GCRNRecurrence {
             for t in 0..<T {
                 let gt = g + t * rows * 3 * H, rht = rh + t * rows * H
                 let hPrev: UnsafeMutablePointer<Float>? = t > 0 || h0 != nil ? h + t * rows * H : nil
-                if let hPrev {   // r, z = [basis(x_t) basis(h)] [W_x; W_h][:, r z]
+                let ht = h + (t + 1) * rows * H
+                if let hPrev {   // r, z = [basis(x_t) basis(h)] [W_x; W_h][:, r z], then the gate phase
                     try hidden.forward(hPrev, step: t, steps: T, into: p[5])
-                    try sgemm(m: rows, parts: RecurrentBasis.operand(step: t, of: tape, inputBasis: x, first: h,
-                                                                      terms: p[5]), wrz, gt, ldc: 3 * H)
-                } else {
-                    try sgemm(m: rows, n: 2 * H, k: KF, x, lda: KF, p[1], ldb: 3 * H, gt, ldc: 3 * H)
-                }
-                try check(gsq_gru_rb_gates_forward(Int64(rows), Int64(H), gt, b, hPrev, rht))
-                if hPrev != nil {   // n = [basis(x_t) basis(r h)] [W_x; W_h][:, n]
+                    try withProduct(RecurrentBasis.operand(step: t, of: tape, inputBasis: x, first: h, terms: p[5]),
+                                    wrz) { gsq_gru_rb_gates_forward_parts(Int64(rows), Int64(H), $0, $1, $2, gt, b,
+                                                                          hPrev, rht) }
+                    // n = [basis(x_t) basis(r h)] [W_x; W_h][:, n], then the output phase
                     try hidden.forward(rht, step: t, steps: T, into: p[7])
-                    try sgemm(m: rows, parts: RecurrentBasis.operand(step: t, of: tape, inputBasis: x, first: rh,
-                                                                      terms: p[7]), wn, gt + 2 * H, ldc: 3 * H)
-                } else {
+                    try withProduct(RecurrentBasis.operand(step: t, of: tape, inputBasis: x, first: rh, terms: p[7]),
+                                    wn) { gsq_gru_rb_output_forward_parts(Int64(rows), Int64(H), $0, $1, $2, gt, b,
+                                                                          hPrev, ht) }
+                } else {   // h = 0: the input products alone
+                    try sgemm(m: rows, n: 2 * H, k: KF, x, lda: KF, p[1], ldb: 3 * H, gt, ldc: 3 * H)
+                    try check(gsq_gru_rb_gates_forward(Int64(rows), Int64(H), gt, b, nil, rht))
                     try sgemm(m: rows, n: H, k: KF, x, lda: KF, p[1] + 2 * H, ldb: 3 * H, gt + 2 * H, ldc: 3 * H)
+                    try check(gsq_gru_rb_output_forward(Int64(rows), Int64(H), gt, b, nil, ht))
                 }
-                try check(gsq_gru_rb_output_forward(Int64(rows), Int64(H), gt, b, hPrev, h + (t + 1) * rows * H))
             }
         }
         return (tape.output, RecurrentState(h: states.slice(T).copy()), tape)
