@@ -564,7 +564,7 @@ static gsq_status_t check_parts(const char *fn, const char *name, int64_t nparts
 static gsq_status_t packed_parts(const char *fn, int64_t m, float alpha, int64_t nparts,
                                  const gsq_matrix_part_t *a, gsq_packed_b_t b, float beta,
                                  float *c, int64_t ldc, const gsq__rows_then *then) {
-    GSQ_TRY(gsq__check_ptr(fn, then ? "w" : "b", b));
+    GSQ_TRY(gsq__check_ptr(fn, "b", b));
     GSQ_TRY(gsq__check_size(fn, "m", m));
     int64_t k;
     GSQ_TRY(check_parts(fn, "A part", nparts, a, m, &k));

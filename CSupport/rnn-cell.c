@@ -212,14 +212,19 @@ gsq_status_t gsq_gru_cell_backward(int64_t batch, int64_t hidden, const float *g
 
 /* Both forward phases: gates (batch x 3*hidden) in place, out = rh or h.
  * isa is read before the checks only to pick the phase's kernel. */
+/* The arguments both forward phases share, with or without their product. */
+static gsq_status_t check_gru_rb_forward(const char *fn, const char *out_name, int64_t batch,
+                                         int64_t hidden, const float *gates, const float *out) {
+    GSQ_TRY(check_shape(fn, batch, hidden, 3));
+    GSQ_TRY(check_buffer(fn, "gates", gates, batch * hidden));
+    return check_buffer(fn, out_name, out, batch * hidden);
+}
+
 static gsq_status_t gru_rb_forward(const char *fn, const char *out_name, gsq_isa_t isa,
                                    gsq__cell_kernel *kernel, int64_t batch,
                                    int64_t hidden, float *gates, const float *bias,
                                    const float *h_prev, float *out) {
-    GSQ_TRY(check_shape(fn, batch, hidden, 3));
-    const int64_t n = batch * hidden;
-    GSQ_TRY(check_buffer(fn, "gates", gates, n));
-    GSQ_TRY(check_buffer(fn, out_name, out, n));
+    GSQ_TRY(check_gru_rb_forward(fn, out_name, batch, hidden, gates, out));
     const double t0 = gsq__now_ms();
     const struct gsq__gru_rb_fwd a = {batch, hidden, gates, bias, h_prev, out};
     const int nth = run_cells(kernel, &a, batch, hidden);
@@ -323,11 +328,8 @@ static gsq_status_t gru_rb_forward_parts(const char *fn, const char *out_name,
                                          int64_t nparts, const gsq_matrix_part_t *a,
                                          gsq_packed_b_t w, float *gates, const float *bias,
                                          const float *h_prev, float *out) {
-    GSQ_TRY(check_shape(fn, batch, hidden, 3));
-    const int64_t n = batch * hidden;
-    GSQ_TRY(check_buffer(fn, "gates", gates, n));
-    GSQ_TRY(check_buffer(fn, out_name, out, n));
-    if (n > 0) {
+    GSQ_TRY(check_gru_rb_forward(fn, out_name, batch, hidden, gates, out));
+    if (batch * hidden > 0) {
         GSQ_TRY(check_apart(fn, nparts, a, batch, "gates", gates, 3 * hidden, 3 * hidden));
         GSQ_TRY(check_apart(fn, nparts, a, batch, out_name, out, hidden, hidden));
     }
