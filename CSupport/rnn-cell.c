@@ -210,8 +210,6 @@ gsq_status_t gsq_gru_cell_backward(int64_t batch, int64_t hidden, const float *g
 
 /* ---- GRU, reset before product ----------------------------------------------- */
 
-/* Both forward phases: gates (batch x 3*hidden) in place, out = rh or h.
- * isa is read before the checks only to pick the phase's kernel. */
 /* The arguments both forward phases share, with or without their product. */
 static gsq_status_t check_gru_rb_forward(const char *fn, const char *out_name, int64_t batch,
                                          int64_t hidden, const float *gates, const float *out) {
@@ -220,6 +218,8 @@ static gsq_status_t check_gru_rb_forward(const char *fn, const char *out_name, i
     return check_buffer(fn, out_name, out, batch * hidden);
 }
 
+/* Both forward phases: gates (batch x 3*hidden) in place, out = rh or h.
+ * isa is read before the checks only to pick the phase's kernel. */
 static gsq_status_t gru_rb_forward(const char *fn, const char *out_name, gsq_isa_t isa,
                                    gsq__cell_kernel *kernel, int64_t batch,
                                    int64_t hidden, float *gates, const float *bias,
