@@ -155,21 +155,6 @@ static void forward_block(const struct batched *c, float *t, int64_t c0, int64_t
     }
 }
 
-/* T_1.. of block columns [c0, c0 + w) into the terms layout: on the
- * scratch as forward_block, stored as computed, or on a relabelled graph
- * each term's run of a row then copied to its node. (Not in place: rows of
- * a term are often a power of two apart, and their blocks then share a few
- * cache sets; in place measured 2.5x slower.) */
-static void terms_block(const struct batched *c, float *t, int64_t c0, int64_t w) {
-    const int64_t n = c->op->nrows, tn = n * c->width;
-    recur_block(c, t, c0, w, !c->op->order);
-    if (!c->op->order) return;
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t k = 1; k < c->K; k++)
-            memcpy(c->terms + (k - 1) * c->term_stride + node(c, i) * c->ldt + c0,
-                   t + k * tn + i * c->width, (size_t)w * sizeof(float));
-}
-
 /* y[i] := a * x[i] + b * y[i], rows of w features, ld = width. */
 static void axpby_block(const struct batched *c, int64_t w, float a, const float *x,
                         float b, float *y) {
