@@ -210,23 +210,30 @@ final class GraphLayerTests: XCTestCase {
 
     // MARK: - Determinism, cache, errors, checkpoints
 
-    func testBitwiseIdenticalAcrossThreadCounts() throws {
-        var rng = TestRNG(seed: 4)
-        let n = 257
+    /// A directed random graph (backward needs the transposes), 6 edges a node.
+    static func directedGraph(_ n: Int, _ rng: inout TestRNG) throws -> Graph {
         var rows: [Int32] = [], columns: [Int32] = [], weights: [Float] = []
         for i in 0..<n {
-            for _ in 0..<6 {   // directed: backward needs the transposes
+            for _ in 0..<6 {
                 rows.append(Int32(i)); columns.append(Int32(rng.int(n))); weights.append(rng.float(0.1, 1))
             }
         }
-        let graph = try Graph(nodeCount: n, rows: rows, columns: columns, weights: weights)
+        return try Graph(nodeCount: n, rows: rows, columns: columns, weights: weights)
+    }
+
+    /// ChebConv, GCNConv multiplying by W first, GCNConv aggregating first.
+    static func layersOf8Inputs() throws -> [any GraphLayer] {
+        [try ChebConv(inputSize: 8, outputSize: 5, order: 3, normalization: .randomWalk, lambdaMax: 2, seed: 1),
+         try GCNConv(inputSize: 8, outputSize: 5, seed: 2),
+         try GCNConv(inputSize: 8, outputSize: 12, seed: 3)]
+    }
+
+    func testBitwiseIdenticalAcrossThreadCounts() throws {
+        var rng = TestRNG(seed: 4)
+        let n = 257
+        let graph = try Self.directedGraph(n, &rng)
         let x = try Self.features(n, 3, 8, &rng)
-        let layers: [any GraphLayer] = [
-            try ChebConv(inputSize: 8, outputSize: 5, order: 3, normalization: .randomWalk, lambdaMax: 2, seed: 1),
-            try GCNConv(inputSize: 8, outputSize: 5, seed: 2),
-            try GCNConv(inputSize: 8, outputSize: 12, seed: 3),
-        ]
-        for layer in layers {
+        for layer in try Self.layersOf8Inputs() {
             var first = [ISA: [[Float]]]()
             try forEachConfiguration { isa, threads in
                 layer.zeroGradients()
@@ -237,6 +244,30 @@ final class GraphLayerTests: XCTestCase {
                 for (r, e) in zip(results, reference) {
                     XCTAssertNil(firstBitwiseDifference(r, e), "\(type(of: layer)) \(isa) \(threads) threads")
                 }
+            }
+        }
+    }
+
+    func testBackwardParametersGivesBackwardsParameterGradients() throws {
+        var rng = TestRNG(seed: 6)
+        let graph = try Self.directedGraph(33, &rng)
+        for batch in [nil, 3] {
+            let x = try Self.features(33, batch, 8, &rng)
+            for layer in try Self.layersOf8Inputs() {
+                XCTAssertThrowsError(try layer.backwardParameters(Tensor.zeros([33, 5]))) { error in
+                    XCTAssertTrue("\(error)".contains("backwardParameters: called before forward"), "\(error)")
+                }
+                let y = try layer.forward(x, graph: graph)
+                let dy = try Tensor(shape: y.shape, values: rng.floats(y.count))
+                layer.zeroGradients()
+                _ = try layer.backward(dy)
+                let expected = layer.parameters.map(\.gradient.values)
+                layer.zeroGradients()
+                try layer.backwardParameters(dy)
+                for (g, e) in zip(layer.parameters.map(\.gradient.values), expected) {
+                    XCTAssertNil(firstBitwiseDifference(g, e), "\(type(of: layer)) batch \(batch ?? 0)")
+                }
+                XCTAssertThrowsError(try layer.backwardParameters(Tensor.zeros([33, 7])))   // dy width
             }
         }
     }

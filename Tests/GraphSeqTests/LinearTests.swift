@@ -32,6 +32,10 @@ final class LinearTests: XCTestCase {
                     XCTAssertLessThanOrEqual(toleranceRatio(analytic, numeric, rtol: 1e-4, atol: 1e-4), 1,
                                              "d\(name) rows \(rows) \(isa) \(threads)")
                 }
+                let gradients = layer.parameters.map(\.gradient.values)
+                layer.zeroGradients()
+                try layer.backwardParameters(dy)   // the same parameter gradients, without dx
+                XCTAssertEqual(layer.parameters.map(\.gradient.values), gradients, "rows \(rows) \(isa) \(threads)")
             }
         }
     }
@@ -39,9 +43,11 @@ final class LinearTests: XCTestCase {
     func testBadInputThrows() throws {
         let layer = try Linear(inputSize: 4, outputSize: 2, seed: 1)
         XCTAssertThrowsError(try layer.backward(Tensor.zeros([3, 2])))       // before forward
+        XCTAssertThrowsError(try layer.backwardParameters(Tensor.zeros([3, 2])))
         XCTAssertThrowsError(try layer.forward(Tensor.zeros([3, 5])))        // wrong width
         _ = try layer.forward(Tensor.zeros([3, 4]))
         XCTAssertThrowsError(try layer.backward(Tensor.zeros([2, 2])))       // wrong dy shape
+        XCTAssertThrowsError(try layer.backwardParameters(Tensor.zeros([2, 2])))
         XCTAssertThrowsError(try Linear(inputSize: 0, outputSize: 2, seed: 1))
     }
 

@@ -155,6 +155,9 @@ final class SequenceLayerTests: XCTestCase {
 
         let lstm = try LSTM(inputSize: 2, hiddenSize: 3, options: RecurrentOptions(numLayers: 2), seed: 1)
         XCTAssertThrowsError(try lstm.backward(Tensor.zeros([4, 2, 3])))           // before forward
+        XCTAssertThrowsError(try lstm.backwardParameters(Tensor.zeros([4, 2, 3]))) { error in
+            XCTAssertTrue("\(error)".contains("backwardParameters: called before forward"), "\(error)")
+        }
         XCTAssertThrowsError(try lstm.forward(Tensor.zeros([4, 2, 5])))            // wrong input size
         XCTAssertThrowsError(try lstm.forward(Tensor.zeros([4, 2])))               // wrong rank
         XCTAssertThrowsError(try lstm.forward(Tensor.zeros([0, 2, 2])))            // no steps
@@ -292,6 +295,13 @@ final class SequenceLayerTests: XCTestCase {
             } else {
                 threadOneResults[isa] = all
             }
+
+            // Without dx: bitwise the same parameter and initial-state gradients.
+            let withDX = layer.parameters.flatMap(\.gradient.values) + dState.h.values + (dState.c?.values ?? [])
+            layer.zeroGradients()
+            let d0 = try layer.backwardParameters(data.dy, stateGradient: data.stateGradient)
+            XCTAssertNil(firstBitwiseDifference(layer.parameters.flatMap(\.gradient.values) + d0.h.values
+                                                    + (d0.c?.values ?? []), withDX), "\(label): backwardParameters")
         }
     }
 

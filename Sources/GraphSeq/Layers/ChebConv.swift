@@ -140,26 +140,36 @@ public final class ChebConv: GraphLayer {
     /// dW += basis^T dy, db += the column sums of dy; dx is the basis adjoint
     /// of dy W^T.
     public func backward(_ dy: Tensor) throws(GraphSeqError) -> Tensor {
-        guard let (lhat, basis, xShape) = saved else {
-            throw .invalidArgument("ChebConv.backward: called before forward")
-        }
+        try backward(dy, inputGradient: true)!
+    }
+
+    public func backwardParameters(_ dy: Tensor) throws(GraphSeqError) {
+        _ = try backward(dy, inputGradient: false)
+    }
+
+    private func backward(_ dy: Tensor, inputGradient: Bool) throws(GraphSeqError) -> Tensor? {
+        let fn = inputGradient ? "ChebConv.backward" : "ChebConv.backwardParameters"
+        guard let (lhat, basis, xShape) = saved else { throw .invalidArgument("\(fn): called before forward") }
         let expected = Array(xShape.dropLast()) + [outputSize]
-        try require(dy.shape == expected, "ChebConv.backward: dy has shape \(dy.shape), expected \(expected)")
+        try require(dy.shape == expected, "\(fn): dy has shape \(dy.shape), expected \(expected)")
         let (n, batch) = (xShape[0], xShape.count == 3 ? xShape[1] : 1)
         let (rows, width) = (n * batch, order * inputSize)
-        let dbasis = buffer(1, [rows, width])
-        let dx = Tensor(shape: xShape)
-        try withPointers([basis, dy, weight.value, weight.gradient, dbasis, dx]) { (p) throws(GraphSeqError) in
+        try withPointers([basis, dy, weight.gradient]) { (p) throws(GraphSeqError) in
             try sgemm(transposeA: true, m: width, n: outputSize, k: rows, p[0], lda: width,
-                      p[1], ldb: outputSize, beta: 1, p[3], ldc: outputSize)
-            try sgemm(transposeB: true, m: rows, n: width, k: outputSize, p[1], lda: outputSize,
-                      p[2], ldb: outputSize, p[4], ldc: width)
-            for b in 0..<batch {   // the adjoint per signal, overwriting its dbasis rows
-                try check(gsq_cheb_basis_backward(lhat.handle, Int64(order), Int64(inputSize), p[4] + b * width,
-                                                  Int64(batch * width), 0, p[5] + b * inputSize, Int64(batch * inputSize)))
-            }
+                      p[1], ldb: outputSize, beta: 1, p[2], ldc: outputSize)
         }
         if let b = bias { addColumnSums(of: dy, rows: rows, columns: outputSize, into: b.gradient) }
+        guard inputGradient else { return nil }
+        let dbasis = buffer(1, [rows, width])
+        let dx = Tensor(shape: xShape)
+        try withPointers([dy, weight.value, dbasis, dx]) { (p) throws(GraphSeqError) in
+            try sgemm(transposeB: true, m: rows, n: width, k: outputSize, p[0], lda: outputSize,
+                      p[1], ldb: outputSize, p[2], ldc: width)
+            for b in 0..<batch {   // the adjoint per signal, overwriting its dbasis rows
+                try check(gsq_cheb_basis_backward(lhat.handle, Int64(order), Int64(inputSize), p[2] + b * width,
+                                                  Int64(batch * width), 0, p[3] + b * inputSize, Int64(batch * inputSize)))
+            }
+        }
         return dx
     }
 }

@@ -78,21 +78,33 @@ public final class GCNConv: GraphLayer {
     /// dx = Â^T dy W; accumulates dW += (Â^T dy)^T x = dy^T (Â x) and db += the
     /// column sums of dy.
     public func backward(_ dy: Tensor) throws(GraphSeqError) -> Tensor {
-        guard let (ahat, input) = saved else { throw .invalidArgument("GCNConv.backward: called before forward") }
+        try backward(dy, inputGradient: true)!
+    }
+
+    public func backwardParameters(_ dy: Tensor) throws(GraphSeqError) {
+        _ = try backward(dy, inputGradient: false)
+    }
+
+    private func backward(_ dy: Tensor, inputGradient: Bool) throws(GraphSeqError) -> Tensor? {
+        let fn = inputGradient ? "GCNConv.backward" : "GCNConv.backwardParameters"
+        guard let (ahat, input) = saved else { throw .invalidArgument("\(fn): called before forward") }
         let expected = Array(input.shape.dropLast()) + [outputSize]
-        try require(dy.shape == expected, "GCNConv.backward: dy has shape \(dy.shape), expected \(expected)")
+        try require(dy.shape == expected, "\(fn): dy has shape \(dy.shape), expected \(expected)")
         let rows = input.count / inputSize
         // The GEMM's output gradient: Â^T dy when W went first, else dy.
         let dz = transformFirst ? Tensor(shape: dy.shape) : dy
         if transformFirst { try ahat.spmm(dy, into: dz, transpose: true) }
-        let dinput = Tensor(shape: input.shape)
-        try withPointers([dz, input, weight.value, dinput, weight.gradient]) { (p) throws(GraphSeqError) in
+        try withPointers([dz, input, weight.gradient]) { (p) throws(GraphSeqError) in
             try sgemm(transposeA: true, m: outputSize, n: inputSize, k: rows, p[0], lda: outputSize,
-                      p[1], ldb: inputSize, beta: 1, p[4], ldc: inputSize)
-            try sgemm(m: rows, n: inputSize, k: outputSize, p[0], lda: outputSize,
-                      p[2], ldb: inputSize, p[3], ldc: inputSize)
+                      p[1], ldb: inputSize, beta: 1, p[2], ldc: inputSize)
         }
         if let b = bias { addColumnSums(of: dy, rows: rows, columns: outputSize, into: b.gradient) }
+        guard inputGradient else { return nil }
+        let dinput = Tensor(shape: input.shape)
+        try withPointers([dz, weight.value, dinput]) { (p) throws(GraphSeqError) in
+            try sgemm(m: rows, n: inputSize, k: outputSize, p[0], lda: outputSize,
+                      p[1], ldb: inputSize, p[2], ldc: inputSize)
+        }
         if transformFirst { return dinput }
         let dx = Tensor(shape: input.shape)
         try ahat.spmm(dinput, into: dx, transpose: true)

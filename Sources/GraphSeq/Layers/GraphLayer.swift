@@ -16,6 +16,16 @@ public protocol GraphLayer: Layer {
     func forward(_ x: Tensor, graph: Graph) throws(GraphSeqError) -> Tensor
     /// dLoss/dx of the last forward given dLoss/dy; accumulates parameter gradients.
     func backward(_ outputGradient: Tensor) throws(GraphSeqError) -> Tensor
+    /// Accumulates the parameter gradients as `backward` does, bitwise, without
+    /// computing dLoss/dx: for a first layer, whose input (data) needs no
+    /// gradient, as PyTorch skips it for inputs that do not require grad.
+    func backwardParameters(_ outputGradient: Tensor) throws(GraphSeqError)
+}
+
+extension GraphLayer {
+    public func backwardParameters(_ outputGradient: Tensor) throws(GraphSeqError) {
+        _ = try backward(outputGradient)
+    }
 }
 
 /// Checks that `x` is [N, inputSize] or [N, B, inputSize] for the N nodes of

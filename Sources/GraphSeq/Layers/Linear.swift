@@ -57,18 +57,32 @@ public final class Linear: Layer {
 
     /// dx = dy W; accumulates dW += dy^T x and db += the column sums of dy.
     public func backward(_ dy: Tensor) throws(GraphSeqError) -> Tensor {
-        guard let x = savedInput else { throw .invalidArgument("Linear.backward: called before forward") }
+        try backward(dy, inputGradient: true)!
+    }
+
+    /// Accumulates the parameter gradients as `backward` does, bitwise, without
+    /// computing dLoss/dx (for a first layer, whose input needs no gradient).
+    public func backwardParameters(_ dy: Tensor) throws(GraphSeqError) {
+        _ = try backward(dy, inputGradient: false)
+    }
+
+    private func backward(_ dy: Tensor, inputGradient: Bool) throws(GraphSeqError) -> Tensor? {
+        let fn = inputGradient ? "Linear.backward" : "Linear.backwardParameters"
+        guard let x = savedInput else { throw .invalidArgument("\(fn): called before forward") }
         try require(dy.shape == x.shape.dropLast() + [outputSize],
-                    "Linear.backward: dy has shape \(dy.shape), expected \(x.shape.dropLast() + [outputSize])")
+                    "\(fn): dy has shape \(dy.shape), expected \(x.shape.dropLast() + [outputSize])")
         let rows = x.count / inputSize
-        let dx = Tensor(shape: x.shape)
-        try withPointers([dy, x, weight.value, dx, weight.gradient]) { (p) throws(GraphSeqError) in
-            try sgemm(m: rows, n: inputSize, k: outputSize, p[0], lda: outputSize,
-                      p[2], ldb: inputSize, p[3], ldc: inputSize)
+        try withPointers([dy, x, weight.gradient]) { (p) throws(GraphSeqError) in
             try sgemm(transposeA: true, m: outputSize, n: inputSize, k: rows, p[0], lda: outputSize,
-                      p[1], ldb: inputSize, beta: 1, p[4], ldc: inputSize)
+                      p[1], ldb: inputSize, beta: 1, p[2], ldc: inputSize)
         }
         if let b = bias { addColumnSums(of: dy, rows: rows, columns: outputSize, into: b.gradient) }
+        guard inputGradient else { return nil }
+        let dx = Tensor(shape: x.shape)
+        try withPointers([dy, weight.value, dx]) { (p) throws(GraphSeqError) in
+            try sgemm(m: rows, n: inputSize, k: outputSize, p[0], lda: outputSize,
+                      p[1], ldb: inputSize, p[2], ldc: inputSize)
+        }
         return dx
     }
 }

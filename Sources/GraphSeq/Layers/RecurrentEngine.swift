@@ -261,9 +261,11 @@ final class RecurrentEngine {
 
     // MARK: - Backward
 
-    func backward(_ outputGradient: Tensor, stateGradient: RecurrentState?)
-        throws(GraphSeqError) -> (input: Tensor, initialState: RecurrentState) {
-        let fn = "\(name).backward"
+    /// Without `inputGradient`, dL/dx is not computed (nil): the first
+    /// layer skips its dx GEMM.
+    func backward(_ outputGradient: Tensor, stateGradient: RecurrentState?, inputGradient: Bool)
+        throws(GraphSeqError) -> (input: Tensor?, initialState: RecurrentState) {
+        let fn = "\(name).\(inputGradient ? "backward" : "backwardParameters")"
         guard let saved, let ws = workspace else { throw .invalidArgument("\(fn): called before forward") }
         let layout = saved.layout
         try require(outputGradient.shape == saved.outputShape,
@@ -277,28 +279,28 @@ final class RecurrentEngine {
         var dY = bw.outputGradient, dXUpper = bw.upperInputGradient
         for layer in (0..<options.numLayers).reversed() {
             let input = ws.input(of: layer, dropout: saved.dropout)
-            let dX = layer == 0 ? bw.inputGradient : dXUpper!
+            let dX = layer > 0 ? dXUpper : inputGradient ? bw.inputGradient : nil
             for direction in 0..<directions {
                 let u = layer * directions + direction
                 try backwardUnit(u, dY: dY, column: direction * outSize, input: input, dX: dX,
                                  accumulate: direction > 0, ws.units[u], bw, layout,
                                  stateGradient: stateGradient, dh0: dh0, dc0: dc0)
             }
-            if layer > 0 {
+            if layer > 0, let dX {
                 if saved.dropout {
                     multiply(dX.base, by: ws.masks[layer - 1].base, into: dX.base, count: layout.rows * layerWidth)
                 }
                 (dY, dXUpper) = (dX, dY)
             }
         }
-        let dx = unpack(bw.inputGradient, width: inputSize, layout)
+        let dx = inputGradient ? unpack(bw.inputGradient, width: inputSize, layout) : nil
         return (dx, RecurrentState(h: dh0, c: dc0))
     }
 
     /// One layer-direction backward: per step (in reverse processing order)
     /// the fused cell backward and the GEMM for dL/dh_prev, then the weight
-    /// gradients and dL/dx as one GEMM each over all steps.
-    private func backwardUnit(_ u: Int, dY: FloatBuffer, column: Int, input: FloatBuffer, dX: FloatBuffer,
+    /// gradients and dL/dx (unless `dX` is nil) as one GEMM each over all steps.
+    private func backwardUnit(_ u: Int, dY: FloatBuffer, column: Int, input: FloatBuffer, dX: FloatBuffer?,
                               accumulate addToDX: Bool, _ b: UnitBuffers, _ bw: BackwardBuffers,
                               _ layout: PackedLayout, stateGradient: RecurrentState?,
                               dh0: Tensor, dc0: Tensor?) throws(GraphSeqError) {
@@ -335,8 +337,10 @@ final class RecurrentEngine {
                 let dGates = bw.dGates.base
                 try sgemm(transposeA: true, m: G, n: width, k: N, dGates, lda: G, input.base, ldb: width,
                           beta: 1, g.inputWeight, ldc: width)
-                try sgemm(m: N, n: width, k: G, dGates, lda: G, w.inputWeight, ldb: width,
-                          beta: addToDX ? 1 : 0, dX.base, ldc: width)
+                if let dX {
+                    try sgemm(m: N, n: width, k: G, dGates, lda: G, w.inputWeight, ldb: width,
+                              beta: addToDX ? 1 : 0, dX.base, ldc: width)
+                }
                 switch cell {
                 case .gru(.linearBeforeReset):
                     try sgemm(transposeA: true, m: G, n: H, k: N, bw.dHiddenGates!.base, lda: G,

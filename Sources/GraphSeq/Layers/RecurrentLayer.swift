@@ -23,7 +23,14 @@ public class RecurrentLayer: SequenceLayer {
 
     public func backward(_ outputGradient: Tensor, stateGradient: RecurrentState? = nil)
         throws(GraphSeqError) -> (input: Tensor, initialState: RecurrentState) {
-        try engine.backward(outputGradient, stateGradient: stateGradient)
+        let (dx, d0) = try engine.backward(outputGradient, stateGradient: stateGradient, inputGradient: true)
+        return (dx!, d0)
+    }
+
+    @discardableResult
+    public func backwardParameters(_ outputGradient: Tensor, stateGradient: RecurrentState? = nil)
+        throws(GraphSeqError) -> RecurrentState {
+        try engine.backward(outputGradient, stateGradient: stateGradient, inputGradient: false).initialState
     }
 
     /// Not API (for tests): the dropout masks of the last forward, one per

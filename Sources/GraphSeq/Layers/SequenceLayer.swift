@@ -25,6 +25,20 @@ public protocol SequenceLayer: Layer {
     /// gradients.
     func backward(_ outputGradient: Tensor, stateGradient: RecurrentState?)
         throws(GraphSeqError) -> (input: Tensor, initialState: RecurrentState)
+    /// As `backward`, with bitwise the same parameter gradients and initial
+    /// state gradient, but without computing dLoss/dx: for a first layer,
+    /// whose input (data) needs no gradient.
+    @discardableResult
+    func backwardParameters(_ outputGradient: Tensor, stateGradient: RecurrentState?)
+        throws(GraphSeqError) -> RecurrentState
+}
+
+extension SequenceLayer {
+    @discardableResult
+    public func backwardParameters(_ outputGradient: Tensor, stateGradient: RecurrentState?)
+        throws(GraphSeqError) -> RecurrentState {
+        try backward(outputGradient, stateGradient: stateGradient).initialState
+    }
 }
 
 /// The stacking and layout options of a sequence layer; defaults as PyTorch.

@@ -43,7 +43,7 @@ final class RecurrentCharModel: CharacterModel {
     func backward(_ logitsGradient: Tensor) throws {
         guard let saved else { throw GraphSeqError.invalidArgument("RecurrentCharModel.backward: called before forward") }
         let outputGradient = try decoder.backward(logitsGradient).reshaped([saved.steps, saved.batch, hiddenSize])
-        _ = try recurrent.backward(outputGradient, stateGradient: nil)
+        try recurrent.backwardParameters(outputGradient, stateGradient: nil)
     }
 
     /// One embedding per character: the columns of the first layer's input

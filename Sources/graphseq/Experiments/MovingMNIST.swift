@@ -356,7 +356,7 @@ final class FullyConnectedSeq2Seq: FramePredictor {
         let (n, b) = (inputShape[1], inputShape[2])
         let dDecoded = try projection.backward(transposeFrames(dLogits.reshaped([outputFrames, n, b])))
         let dState = try decoder.backward(dDecoded, stateGradient: nil).initialState
-        _ = try encoder.backward(Tensor(shape: [inputShape[0], b, encoder.hiddenSize]), stateGradient: dState)
+        try encoder.backwardParameters(Tensor(shape: [inputShape[0], b, encoder.hiddenSize]), stateGradient: dState)
     }
 }
 

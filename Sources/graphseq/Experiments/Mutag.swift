@@ -174,6 +174,9 @@ final class GraphClassifier {
     func backward(_ dLogits: Tensor) throws {
         guard let batch else { throw GraphSeqError.invalidArgument("GraphClassifier.backward: called before forward") }
         var d = try batch.sumReadoutBackward(classifier.backward(dLogits))
-        for (conv, relu) in zip(convolutions, activations).reversed() { d = try conv.backward(relu.backward(d)) }
+        for (conv, relu) in zip(convolutions.dropFirst(), activations.dropFirst()).reversed() {
+            d = try conv.backward(relu.backward(d))
+        }
+        try convolutions[0].backwardParameters(activations[0].backward(d))  // the data needs no gradient
     }
 }

@@ -116,7 +116,7 @@ struct Polblogs: ParsableCommand {
             for o in optimizers { o.zeroGradients() }
             let (_, dLogits) = try Loss.softmaxCrossEntropy(logits: logits(training: true), labels: data.labels,
                                                            mask: split.trainMask)
-            _ = try conv1.backward(relu.backward(hiddenDropout.backward(try conv2.backward(dLogits))))
+            try conv1.backwardParameters(relu.backward(hiddenDropout.backward(try conv2.backward(dLogits))))
             for o in optimizers { try o.step() }
 
             let y = try logits(training: false)

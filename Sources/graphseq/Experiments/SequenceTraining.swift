@@ -77,7 +77,7 @@ final class SequenceClassifier: Layer {
         guard let saved else { throw GraphSeqError.invalidArgument("SequenceClassifier.backward: called before forward") }
         let finalHidden = Tensor(shape: saved.state)
         finalHidden.slice(saved.state[0] - 1).add(try readout.backward(logitsGradient))
-        _ = try recurrent.backward(Tensor(shape: saved.output), stateGradient: RecurrentState(h: finalHidden))
+        try recurrent.backwardParameters(Tensor(shape: saved.output), stateGradient: RecurrentState(h: finalHidden))
     }
 }
 
