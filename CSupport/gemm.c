@@ -18,7 +18,11 @@
  * through a stack buffer, unless the ISA has edge kernels, which compute
  * only the valid rows and store the valid columns in place (masked, without
  * the copy). Transposing packs (A untransposed, B transposed) use the ISA's
- * packer. Tiles sit at fixed multiples of mr and nr, each is owned by one
+ * packer. A product one B panel wide (mr <= n <= nr) with A untransposed (or
+ * in a few parts) does not pack A: each A micro-panel would serve a single
+ * tile, so packing costs about as much as its FMAs, and the ISA's direct
+ * kernel reads A's rows in place instead, summing in the same order (the
+ * same values). Tiles sit at fixed multiples of mr and nr, each is owned by one
  * thread, and each element is summed in a fixed order (p ascending within a
  * kc block, kc blocks in order): the result is bitwise the same for every
  * thread count. K is never split.
@@ -315,6 +319,30 @@ static void tile(const sgemm_job *j, int64_t kc, const float *ap,
         }
 }
 
+enum { MAX_DIRECT_PARTS = 8 }; /* A in more parts is packed */
+
+/* One tile of C at (i, jcol) from A's own rows (k block [p0, p0 + kc)), by
+ * the direct kernel: one segment, or one per part the block takes columns
+ * from. */
+static void direct_tile(const sgemm_job *j, int64_t p0, int64_t kc, const float *bp,
+                        float beta, int64_t i, int64_t jcol) {
+    gsq__sgemm_segment seg[MAX_DIRECT_PARTS];
+    int nseg = 0;
+    if (j->a_parts) {
+        for (int64_t q = 0, start = 0; q < j->a_nparts; start += j->a_parts[q++].cols) {
+            const gsq_matrix_part_t *part = &j->a_parts[q];
+            const int64_t s = start > p0 ? start : p0, e = min64(start + part->cols, p0 + kc);
+            if (s < e)
+                seg[nseg++] = (gsq__sgemm_segment){part->data + i * part->ld + (s - start), part->ld, e - s};
+        }
+    } else {
+        seg[nseg++] = (gsq__sgemm_segment){j->a + i * j->lda + p0, j->lda, kc};
+    }
+    const gsq__sgemm_tiles *t = j->tiles;
+    t->direct_kernel(nseg, seg, j->alpha, bp, beta, j->c + i * j->ldc + jcol, j->ldc,
+                     (int)min64(t->mr, j->m - i), (int)min64(t->nr, j->n - jcol));
+}
+
 /* Threads form a ways_m x ways_n grid over the tiles: rows split in whole
  * mr panels and, only when there are fewer row panels than threads (and no
  * `then` needs whole rows), columns in whole nr panels. Every thread helps
@@ -330,6 +358,8 @@ static void sgemm_task(void *ctx, int tid, int nth) {
     gsq__split(m_panels, tm, ways_m, &r0, &r1);
     const int64_t row0 = r0 * t->mr, row1 = min64(r1 * t->mr, j->m);
     float *packed_a = j->packed_a + tid * j->a_stride;
+    const bool direct = t->direct_kernel && !j->trans_a && j->a_nparts <= MAX_DIRECT_PARTS &&
+                        j->n >= t->mr && j->n <= t->nr;
     bool first = true;
 
     for (int64_t jc = 0; jc < j->n; jc += t->nc) {
@@ -353,14 +383,21 @@ static void sgemm_task(void *ctx, int tid, int nth) {
             if (tn >= ways_n) continue;
             for (int64_t i = row0; i < row1; i += t->mc) {
                 const int64_t rows = min64(t->mc, row1 - i);
-                pack_a(j, i, rows, pc, kc, packed_a);
-                line_walk next;
-                const int n_pf = plan_prefetch(j, jc, pc, kc, i, rows, row0, row1,
-                                               ceil_div(rows, t->mr) * (q1 - q0), &next);
-                for (int64_t x = 0; x < rows; x += t->mr)
-                    for (int64_t q = q0; q < q1; q++)
-                        tile(j, kc, packed_a + x * kc, packed_b + q * t->nr * kc,
-                             beta, i + x, jc + q * t->nr, &next, n_pf);
+                if (direct) {
+                    for (int64_t x = 0; x < rows; x += t->mr)
+                        for (int64_t q = q0; q < q1; q++)
+                            direct_tile(j, pc, kc, packed_b + q * t->nr * kc, beta, i + x,
+                                        jc + q * t->nr);
+                } else {
+                    pack_a(j, i, rows, pc, kc, packed_a);
+                    line_walk next;
+                    const int n_pf = plan_prefetch(j, jc, pc, kc, i, rows, row0, row1,
+                                                   ceil_div(rows, t->mr) * (q1 - q0), &next);
+                    for (int64_t x = 0; x < rows; x += t->mr)
+                        for (int64_t q = q0; q < q1; q++)
+                            tile(j, kc, packed_a + x * kc, packed_b + q * t->nr * kc,
+                                 beta, i + x, jc + q * t->nr, &next, n_pf);
+                }
                 if (j->then && jc + nc == j->n && pc + kc == j->k)
                     j->then->run(j->then->ctx, i, i + rows);
             }

@@ -11,27 +11,30 @@
 
 enum { MR = 14, NR = 32 };
 
-/* One k step: acc[i][v] += a[i] * b[16v .. 16v+16). */
+/* One k step: acc[i][v] += a[i * lda] * b[16v .. 16v+16). */
 static inline __attribute__((always_inline)) TARGET void
-step(int nv, int rows, __m512 acc[MR][2], const float *a, const float *b) {
+step(int nv, int rows, __m512 acc[MR][2], const float *a, int64_t lda, const float *b) {
     __m512 bv[2];
     for (int v = 0; v < nv; v++) bv[v] = _mm512_load_ps(b + 16 * v);
 #pragma unroll
     for (int i = 0; i < rows; i++) {
-        const __m512 ai = _mm512_set1_ps(a[i]);
+        const __m512 ai = _mm512_set1_ps(a[i * lda]);
         for (int v = 0; v < nv; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
     }
 }
 
 /* The kernel body for the first `rows` rows (MR for a full tile) of a
  * 14 x (16 * nv) tile of a packed B panel NR wide; nv = 1 serves tiles with
- * at most 16 valid columns at half the cost. The last C vector of a row is
+ * at most 16 valid columns at half the cost. The k range is `nseg` segments
+ * in order; element (i, p) of segment s is at seg[s].a[i * seg[s].lda + p *
+ * ka]: a packed micro-panel (lda = 1, ka = MR), or A's own rows read in place
+ * (ka = 1). The last C vector of a row is
  * masked to `last` (all lanes for a full tile), so an edge tile is stored in
  * place: masked-off lanes and rows past `rows` are neither read nor
  * written, and fewer rows cost proportionally less. */
 static inline __attribute__((always_inline)) TARGET void
-kernel_rows(int nv, int rows, __mmask16 last, int64_t kc, float alpha, const float *a,
-       const float *b, float beta, float *c, int64_t ldc,
+kernel_rows(int nv, int rows, __mmask16 last, int64_t ka, int nseg, const gsq__sgemm_segment *seg,
+       float alpha, const float *b, float beta, float *c, int64_t ldc,
        const char *const *prefetch, int n_prefetch) {
     enum { STEP = GSQ_SGEMM_PREFETCH_STEP };
     __m512 acc[MR][2];
@@ -43,15 +46,19 @@ kernel_rows(int nv, int rows, __mmask16 last, int64_t kc, float alpha, const flo
             _mm_prefetch((const char *)(c + i * ldc + x), _MM_HINT_T0);
         _mm_prefetch((const char *)(c + i * ldc + 16 * nv - 1), _MM_HINT_T0);
     }
-    int64_t p = 0;
-    for (int q = 0; p + STEP <= kc; p += STEP) {
-        if (q < n_prefetch) _mm_prefetch(prefetch[q++], _MM_HINT_T1);
+    for (int g = 0, q = 0; g < nseg; g++) {
+        const float *a = seg[g].a;
+        const int64_t lda = seg[g].lda, kc = seg[g].kc;
+        int64_t p = 0;
+        for (; p + STEP <= kc; p += STEP) {
+            if (q < n_prefetch) _mm_prefetch(prefetch[q++], _MM_HINT_T1);
 #pragma unroll
-        for (int s = 0; s < STEP; s++) step(nv, rows, acc, a + s * MR, b + s * NR);
-        a += STEP * MR;
-        b += STEP * NR;
+            for (int s = 0; s < STEP; s++) step(nv, rows, acc, a + s * ka, lda, b + s * NR);
+            a += STEP * ka;
+            b += STEP * NR;
+        }
+        for (; p < kc; p++, a += ka, b += NR) step(nv, rows, acc, a, lda, b);
     }
-    for (; p < kc; p++, a += MR, b += NR) step(nv, rows, acc, a, b);
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 #pragma unroll
     for (int i = 0; i < rows; i++)
@@ -69,7 +76,8 @@ static inline __attribute__((always_inline)) TARGET void
 kernel(int nv, __mmask16 last, int64_t kc, float alpha, const float *a,
        const float *b, float beta, float *c, int64_t ldc,
        const char *const *prefetch, int n_prefetch) {
-    kernel_rows(nv, MR, last, kc, alpha, a, b, beta, c, ldc, prefetch, n_prefetch);
+    const gsq__sgemm_segment panel = {a, 1, kc};
+    kernel_rows(nv, MR, last, MR, 1, &panel, alpha, b, beta, c, ldc, prefetch, n_prefetch);
 }
 
 TARGET void gsq__sgemm_avx512_14x32(int64_t kc, float alpha, const float *a,
@@ -190,18 +198,38 @@ TARGET void gsq__sgemm_avx512_rows(int64_t kc, float alpha, const float *a,
                                    int64_t ldc, int rows, int cols,
                                    const char *const *prefetch, int n_prefetch) {
     const __mmask16 last = (__mmask16)(0xFFFFu >> (-cols & 15)); /* cols % 16 lanes */
+    const gsq__sgemm_segment panel = {a, 1, kc};
     switch (rows) { /* a body per height keeps the accumulators in registers */
 #define ROWS_CASE(r)                                                            \
     case r:                                                                    \
         if (cols <= 16)                                                        \
-            kernel_rows(1, r, last, kc, alpha, a, b, beta, c, ldc, prefetch, n_prefetch); \
+            kernel_rows(1, r, last, MR, 1, &panel, alpha, b, beta, c, ldc, prefetch, n_prefetch); \
         else                                                                   \
-            kernel_rows(2, r, last, kc, alpha, a, b, beta, c, ldc, prefetch, n_prefetch); \
+            kernel_rows(2, r, last, MR, 1, &panel, alpha, b, beta, c, ldc, prefetch, n_prefetch); \
         return;
         ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5)
         ROWS_CASE(6) ROWS_CASE(7) ROWS_CASE(8) ROWS_CASE(9) ROWS_CASE(10)
         ROWS_CASE(11) ROWS_CASE(12) ROWS_CASE(13)
 #undef ROWS_CASE
+    }
+}
+
+TARGET void gsq__sgemm_avx512_direct(int nseg, const gsq__sgemm_segment *seg, float alpha,
+                                     const float *b, float beta, float *c, int64_t ldc,
+                                     int rows, int cols) {
+    const __mmask16 last = (__mmask16)(0xFFFFu >> (-cols & 15)); /* cols % 16 lanes */
+    switch (rows) {
+#define DIRECT_CASE(r)                                                           \
+    case r:                                                                      \
+        if (cols <= 16)                                                          \
+            kernel_rows(1, r, last, 1, nseg, seg, alpha, b, beta, c, ldc, NULL, 0); \
+        else                                                                     \
+            kernel_rows(2, r, last, 1, nseg, seg, alpha, b, beta, c, ldc, NULL, 0); \
+        return;
+        DIRECT_CASE(1) DIRECT_CASE(2) DIRECT_CASE(3) DIRECT_CASE(4) DIRECT_CASE(5)
+        DIRECT_CASE(6) DIRECT_CASE(7) DIRECT_CASE(8) DIRECT_CASE(9) DIRECT_CASE(10)
+        DIRECT_CASE(11) DIRECT_CASE(12) DIRECT_CASE(13) DIRECT_CASE(14)
+#undef DIRECT_CASE
     }
 }
 

@@ -35,6 +35,23 @@ typedef void (*gsq__sgemm_rows_fn)(int64_t kc, float alpha, const float *a,
                                    int64_t ldc, int rows, int cols,
                                    const char *const *prefetch, int n_prefetch);
 
+/* kc consecutive k steps of a tile's rows of A: element (i, p) at
+ * a[i * lda + p] (in place) or in a packed micro-panel (lda = 1). */
+typedef struct gsq__sgemm_segment {
+    const float *a;
+    int64_t lda, kc;
+} gsq__sgemm_segment;
+
+/* A direct kernel computes rows i < rows (1 <= rows <= MR) and columns
+ * j < cols (1 <= cols <= NR) of a tile as the kernel computes them, reading
+ * A in place, untransposed and unpacked: the k block is `nseg` segments in
+ * order (one per part of A it takes columns from), B's packed panel their
+ * kc's summed. For products a single B panel wide, where packing A would
+ * cost about as much as its FMAs. */
+typedef void (*gsq__sgemm_direct_fn)(int nseg, const gsq__sgemm_segment *seg, float alpha,
+                                     const float *b, float beta, float *c, int64_t ldc,
+                                     int rows, int cols);
+
 /* k steps per prefetched line: sparse enough that the line fill buffers stay
  * free for the kernel's own loads. */
 #define GSQ_SGEMM_PREFETCH_STEP 4
@@ -87,6 +104,9 @@ GSQ_HIDDEN void gsq__sgemm_avx512_rows(int64_t kc, float alpha, const float *a,
                                        const float *b, float beta, float *c,
                                        int64_t ldc, int rows, int cols,
                                        const char *const *prefetch, int n_prefetch);
+GSQ_HIDDEN void gsq__sgemm_avx512_direct(int nseg, const gsq__sgemm_segment *seg, float alpha,
+                                         const float *b, float beta, float *c, int64_t ldc,
+                                         int rows, int cols);
 GSQ_HIDDEN void gsq__sgemm_copy_generic(int64_t kc, const float *src, int64_t ld,
                                          int64_t cols, int width, int64_t panel_floats,
                                          float *dst);
@@ -115,6 +135,7 @@ typedef struct gsq__sgemm_tiles {
     gsq__sgemm_kernel_fn kernel, half_kernel;
     gsq__sgemm_edge_fn edge_kernel; /* NULL: edges go through a stack buffer */
     gsq__sgemm_rows_fn rows_kernel; /* NULL: short tiles go through a stack buffer */
+    gsq__sgemm_direct_fn direct_kernel; /* NULL: A is always packed */
     gsq__sgemm_pack_fn pack;
     gsq__sgemm_copy_fn copy;
     int mr, nr, kc, mc, nc;
@@ -126,21 +147,22 @@ typedef struct gsq__sgemm_tiles {
 #define GSQ_SGEMM_MAX_TILE (14 * 32)
 
 /* The tile table, indexed by gsq_isa_t: name, kernel, half kernel, edge
- * kernel, row-edge kernel, transposing and copying packers, then mr, nr, kc,
- * mc, nc, prefetch_a. */
+ * kernel, row-edge kernel, direct kernel, transposing and copying packers,
+ * then mr, nr, kc, mc, nc, prefetch_a. */
 __attribute__((unused)) static const gsq__sgemm_tiles
     gsq__sgemm_tile_table[GSQ_ISA_COUNT] = {
         [GSQ_ISA_GENERIC] = {"sgemm_generic_4x8", gsq__sgemm_generic_4x8,
-                             gsq__sgemm_generic_4x4, NULL, NULL, gsq__sgemm_pack_generic,
+                             gsq__sgemm_generic_4x4, NULL, NULL, NULL, gsq__sgemm_pack_generic,
                              gsq__sgemm_copy_generic,
                              /* mr nr  kc  mc   nc */ 4, 8, 256, 224, 768, false},
         [GSQ_ISA_AVX2] = {"sgemm_avx2_6x16", gsq__sgemm_avx2_6x16,
-                          gsq__sgemm_avx2_6x8, NULL, NULL, gsq__sgemm_pack_avx2,
+                          gsq__sgemm_avx2_6x8, NULL, NULL, NULL, gsq__sgemm_pack_avx2,
                           gsq__sgemm_copy_avx2,
                           /* mr nr  kc  mc   nc */ 6, 16, 256, 216, 768, false},
         [GSQ_ISA_AVX512] = {"sgemm_avx512_14x32", gsq__sgemm_avx512_14x32,
                             gsq__sgemm_avx512_14x16, gsq__sgemm_avx512_14xn,
-                            gsq__sgemm_avx512_rows, gsq__sgemm_pack_avx512,
+                            gsq__sgemm_avx512_rows, gsq__sgemm_avx512_direct,
+                            gsq__sgemm_pack_avx512,
                             gsq__sgemm_copy_avx512,
                             /* mr nr  kc  mc   nc */ 14, 32, 256, 224, 768, true},
 };

@@ -52,7 +52,8 @@ final class GEMMPartsTests: XCTestCase {
     func testPackedPartsAreBitwiseTheAssembledProduct() throws {
         var rng = TestRNG(seed: 81)
         for widths in Self.splits {
-            for (m, n) in [(1, 1), (29, 70), (100, 256)] {
+            // n = 20 and 32: one B panel, A's parts read in place (AVX-512).
+            for (m, n) in [(1, 1), (29, 70), (100, 256), (29, 20), (240, 32)] {
                 let a = Parts(rows: m, widths: widths, rng: &rng), k = a.columns
                 let b = rng.floats(k * n), c0 = rng.floats(m * n)
                 try forEachConfiguration { isa, threads in

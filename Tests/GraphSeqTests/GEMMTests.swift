@@ -118,6 +118,27 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// A product one B panel wide (14 <= n <= 32 on AVX-512) reads an
+    /// untransposed A in place: bitwise the same as the packed path, which
+    /// A given transposed takes (edge rows, several kc and mc blocks).
+    func testUnpackedNarrowProductIsBitwiseThePackedOne() throws {
+        var rng = TestRNG(seed: 73)
+        for (m, n, k) in [(1, 14, 1), (13, 16, 7), (15, 17, 300), (29, 32, 513), (230, 20, 257), (3, 31, 40)] {
+            let lda = k + 1, ldc = n + 2
+            let a = rng.floats(m * lda), b = rng.floats(k * n), c0 = rng.floats(m * ldc)
+            var at = [Float](repeating: 0, count: k * m)   // A^T, k x m
+            for i in 0..<m { for p in 0..<k { at[p * m + i] = a[i * lda + p] } }
+            try forEachConfiguration { isa, threads in
+                var direct = c0, packed = c0
+                XCTAssertEqual(gsq_sgemm(GSQ_NO_TRANS, GSQ_NO_TRANS, Int64(m), Int64(n), Int64(k), 1.5, a, Int64(lda),
+                                         b, Int64(n), 0.5, &direct, Int64(ldc)), GSQ_SUCCESS)
+                XCTAssertEqual(gsq_sgemm(GSQ_TRANS, GSQ_NO_TRANS, Int64(m), Int64(n), Int64(k), 1.5, at, Int64(m),
+                                         b, Int64(n), 0.5, &packed, Int64(ldc)), GSQ_SUCCESS)
+                XCTAssertNil(firstBitwiseDifference(direct, packed), "\(m)x\(n)x\(k) \(isa) x\(threads)")
+            }
+        }
+    }
+
     /// beta == 0 overwrites NaN in C; alpha == 0 ignores NaN in A and B; with
     /// k == 0, C := beta * C (and beta == 0 gives zeros over NaN).
     func testBLASSemanticsForSpecialScalars() throws {
