@@ -125,6 +125,15 @@ typedef struct sgemm_job {
     int threads_used;  /* the team size granted, for the verbose log */
 } sgemm_job;
 
+/* The columns [*s, *e) of op(A)'s k block [p0, p0 + kc) that a part
+ * starting at column `start` holds; false when it holds none. */
+static bool part_share(const gsq_matrix_part_t *part, int64_t start, int64_t p0, int64_t kc,
+                       int64_t *s, int64_t *e) {
+    *s = start > p0 ? start : p0;
+    *e = min64(start + part->cols, p0 + kc);
+    return *s < *e;
+}
+
 /* op(A)[i0 .. i0+rows, p0 .. p0+kc) as mr-row micro-panels: element (i, p)
  * of panel x at dst[x*mr*kc + p*mr + i]; rows past `rows` are zero. */
 static void pack_a(const sgemm_job *j, int64_t i0, int64_t rows, int64_t p0,
@@ -134,9 +143,8 @@ static void pack_a(const sgemm_job *j, int64_t i0, int64_t rows, int64_t p0,
         for (int64_t x = 0; x < rows; x += mr, dst += mr * kc)
             for (int64_t q = 0, start = 0; q < j->a_nparts; start += j->a_parts[q++].cols) {
                 const gsq_matrix_part_t *part = &j->a_parts[q];
-                const int64_t s = start > p0 ? start : p0;
-                const int64_t e = min64(start + part->cols, p0 + kc);
-                if (s < e)
+                int64_t s, e;
+                if (part_share(part, start, p0, kc, &s, &e))
                     j->tiles->pack(e - s, part->data + (i0 + x) * part->ld + (s - start), part->ld,
                                    (int)min64(mr, rows - x), mr, dst + (s - p0) * mr);
             }
@@ -233,8 +241,8 @@ static void walk_block(const sgemm_job *j, int64_t i0, int64_t rows, int64_t p0,
         for (int64_t q = 0, start = 0; q < j->a_nparts && w->nseg < MAX_SEGMENTS;
              start += j->a_parts[q++].cols) {
             const gsq_matrix_part_t *part = &j->a_parts[q];
-            const int64_t s = start > p0 ? start : p0, e = min64(start + part->cols, p0 + kc);
-            if (s < e)
+            int64_t s, e;
+            if (part_share(part, start, p0, kc, &s, &e))
                 w->seg[w->nseg++] = (line_segment){
                     (const char *)(part->data + i0 * part->ld + (s - start)),
                     part->ld * (int64_t)sizeof(float), (e - s) * (int64_t)sizeof(float)};
@@ -331,8 +339,8 @@ static void direct_tile(const sgemm_job *j, int64_t p0, int64_t kc, const float 
     if (j->a_parts) {
         for (int64_t q = 0, start = 0; q < j->a_nparts; start += j->a_parts[q++].cols) {
             const gsq_matrix_part_t *part = &j->a_parts[q];
-            const int64_t s = start > p0 ? start : p0, e = min64(start + part->cols, p0 + kc);
-            if (s < e)
+            int64_t s, e;
+            if (part_share(part, start, p0, kc, &s, &e))
                 seg[nseg++] = (gsq__sgemm_segment){part->data + i * part->ld + (s - start), part->ld, e - s};
         }
     } else {
